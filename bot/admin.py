@@ -1,0 +1,7 @@
+"""Placeholder for the admin feature."""
+
+from telegram.ext import Application
+
+
+def register(application: Application) -> None:
+    """Adds this feature's handlers."""
