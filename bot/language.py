@@ -13,23 +13,28 @@ from bot.db import utc_now
 from bot.settings import LANGUAGES
 
 
+def _is_arabic_letter(ch: str) -> bool:
+    code = ord(ch)
+    return ch.isalpha() and (0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF)
+
+
 def script_language(text: str | None) -> str | None:
-    """Returns "ar" or "en" when the letters of `text` are clearly of one script, else None."""
+    """Returns "ar" or "en" when the words of `text` are clearly of one script, else None.
+
+    Arabic speakers often mix in an English word ("شو يعني contract"), so Arabic wins when its
+    words are at least as many as the Latin ones; English needs at least twice as many.
+    """
     if not text:
         return None
     arabic = latin = 0
-    for ch in text:
-        code = ord(ch)
-        if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
-            if ch.isalpha():
-                arabic += 1
-        elif ch.isascii() and ch.isalpha():
+    for word in text.split():
+        if any(_is_arabic_letter(ch) for ch in word):
+            arabic += 1
+        elif any(ch.isascii() and ch.isalpha() for ch in word):
             latin += 1
-    if arabic == 0 and latin == 0:
-        return None
-    if arabic >= 2 * latin and arabic >= 2:
+    if arabic and arabic >= latin:
         return "ar"
-    if latin >= 2 * arabic and latin >= 2:
+    if latin and latin >= 2 * arabic:
         return "en"
     return None
 

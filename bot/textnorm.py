@@ -1,9 +1,21 @@
-"""Text normalisation shared by question matching and offer checks.
+"""Text normalisation and light stemming shared by question matching and offer checks.
 
-Arabic: diacritics and tatweel removed; alef and hamza forms unified (أ إ آ ٱ → ا, ؤ → و,
-ئ → ي); taa marbuta → ha; alef maqsura → ya; Arabic-Indic digits → Western digits.
-English: lower case, apostrophes dropped. Both: punctuation to spaces, runs of a letter repeated
-three times or more ("pleeease", "شكراااا") squeezed.
+`normalize(text)`:
+  Arabic: diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel
+  removed; alef forms unified (أ إ آ ٱ → ا) and hamza carriers reduced (ؤ → و, ئ → ي); taa
+  marbuta → ha (ة → ه); alef maqsura → ya (ى → ي); Persian/Urdu letter variants (ک ی گ چ پ ڤ)
+  folded; Arabic-Indic and Persian digits → Western digits; Arabic punctuation to spaces.
+  English: lower case, apostrophes dropped ("don't" → "dont", "Russia's" → "russias").
+  Both: invisible format characters (zero-width joiners, direction marks) removed, thousands
+  separators inside numbers dropped, runs of a letter repeated three times or more
+  ("pleeease", "شكراااا") squeezed, punctuation to spaces.
+
+`stem(word)` is a light stemmer for an already normalised word: for Arabic, the conjunction
+و, the article with its prefixed particles (ال وال بال كال فال لل) and common suffixes
+(ها ان ات ون ين وا يه ه ي ...), in the manner of Larkey's "light10"; for English, plural and
+verb endings (-s, -es, -ies, -ing, -ed). `variants(word)` lists further, more aggressive
+readings (a single prefixed ب ل ك ف, dialect verb prefixes such as بي/بت/دي/حي, possessive
+suffixes) that a caller may try when the plain stem is unknown.
 """
 
 from __future__ import annotations
@@ -12,6 +24,9 @@ import re
 import unicodedata
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+# Zero-width spaces and joiners, direction marks and other invisible format characters: deleted
+# rather than turned into spaces, so that they do not split a word in two.
+_INVISIBLE = re.compile(r"[\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]")
 _TRANSLATE = str.maketrans({
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
     "ؤ": "و", "ئ": "ي",
@@ -20,16 +35,18 @@ _TRANSLATE = str.maketrans({
     "٠": "0", "١": "1", "٢": "2", "٣": "3", "٤": "4", "٥": "5", "٦": "6", "٧": "7", "٨": "8", "٩": "9",
     "۰": "0", "۱": "1", "۲": "2", "۳": "3", "۴": "4", "۵": "5", "۶": "6", "۷": "7", "۸": "8", "۹": "9",
     "،": " ", "؟": " ", "؛": " ", "٪": " ",
-    "’": "", "'": "", "`": "",
+    "’": "", "'": "", "`": "", "ʼ": "", "‘": "",
 })
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _REPEATS = re.compile(r"(\D)\1{2,}")
 _DIGIT_GROUPS = re.compile(r"(?<=\d)[,٬.](?=\d{3}\b)")
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
 
 
 def normalize(text: str) -> str:
     """Returns `text` lower-cased and normalised, words separated by single spaces."""
     text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
     text = _DIACRITICS.sub("", text)
     text = text.translate(_TRANSLATE).lower()
     text = _DIGIT_GROUPS.sub("", text)
@@ -41,3 +58,109 @@ def normalize(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Returns the normalised words of `text`."""
     return normalize(text).split()
+
+
+def is_arabic(word: str) -> bool:
+    """Tells whether `word` contains an Arabic letter."""
+    return _ARABIC_LETTER.search(word) is not None
+
+
+# --- Arabic light stemming -------------------------------------------------------------------
+
+_AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_AR_SUFFIXES = ("ها", "ان", "ات", "ون", "وا", "ين", "يه", "ه", "ي")
+# Further readings, tried only when the light stem is unknown (they would over-stem otherwise).
+_AR_PARTICLES = ("و", "ف", "ب", "ل", "ك")
+_AR_VERB_PREFIXES = ("بي", "بت", "بن", "با", "دي", "دت", "دن", "حي", "حت", "حن", "تي",
+                     "ي", "ت", "ن", "ا", "م")
+_AR_PRONOUN_SUFFIXES = ("هم", "هن", "كم", "كن", "نا", "ني", "لي", "لك", "له", "لهم", "ك", "و")
+
+
+def stem_ar(word: str) -> str:
+    """Returns the light stem of a normalised Arabic word (light10-like, ة already ه)."""
+    if len(word) > 3 and word.startswith("و"):
+        word = word[1:]
+    for article in _AR_ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 2:
+            word = word[len(article):]
+            break
+    for suffix in _AR_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2 and len(word) > 3:
+            word = word[:-len(suffix)]
+    return word
+
+
+def _variants_ar(word: str) -> list[str]:
+    out: list[str] = []
+    bases = [word]
+    if word[:1] in _AR_PARTICLES and len(word) > 3:
+        bases.append(word[1:])
+        if word[1:2] in _AR_PARTICLES and len(word) > 4:
+            bases.append(word[2:])
+    for base in list(bases):
+        for prefix in _AR_VERB_PREFIXES:
+            if base.startswith(prefix) and len(base) - len(prefix) >= 3:
+                bases.append(base[len(prefix):])
+    for base in bases:
+        for candidate in (base, stem_ar(base)):
+            out.append(candidate)
+            for suffix in _AR_PRONOUN_SUFFIXES:
+                if candidate.endswith(suffix) and len(candidate) - len(suffix) >= 3:
+                    out.append(candidate[:-len(suffix)])
+                    out.append(stem_ar(candidate[:-len(suffix)]))
+    return list(dict.fromkeys(v for v in out if v and v != word))
+
+
+# --- English light stemming ------------------------------------------------------------------
+
+_EN_KEEP = {"is", "was", "has", "this", "his", "its", "us", "as", "yes", "news", "series", "bus",
+            "gas", "always", "perhaps", "less", "unless", "across", "during", "thing", "nothing",
+            "something", "anything", "everything", "bring", "king", "ring", "sing", "spring",
+            "string", "wing", "swing", "need", "feed", "seed", "speed", "indeed", "bed", "red",
+            "shed", "led", "fled"}
+_DOUBLE_END = re.compile(r"([bdfgklmnprtvz])\1$")
+
+
+def stem_en(word: str) -> str:
+    """Returns the light stem of a lower-case English word (plural and verb endings)."""
+    if len(word) <= 3 or word in _EN_KEEP or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        word = _undouble(word[:-3])
+    elif word.endswith("ied") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ed") and len(word) > 4 and not word.endswith("eed"):
+        word = _undouble(word[:-2])
+    return word
+
+
+def _undouble(word: str) -> str:
+    if _DOUBLE_END.search(word) and not word.endswith(("ll", "ss", "zz")):
+        return word[:-1]
+    return word
+
+
+def _variants_en(word: str) -> list[str]:
+    out = []
+    for suffix, repl in (("ers", ""), ("er", ""), ("ly", ""), ("ment", ""), ("ation", ""), ("ion", ""),
+                         ("ing", "e"), ("ed", "e"), ("es", "e"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            out.append(word[:-len(suffix)] + repl)
+            out.append(stem_en(word[:-len(suffix)] + repl))
+    return list(dict.fromkeys(v for v in out if v != word))
+
+
+def stem(word: str) -> str:
+    """Returns the light stem of a normalised word, Arabic or English."""
+    return stem_ar(word) if is_arabic(word) else stem_en(word)
+
+
+def variants(word: str) -> list[str]:
+    """Returns more aggressive readings of a normalised word, most conservative first."""
+    return _variants_ar(word) if is_arabic(word) else _variants_en(word)
