@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot import admin, offers, questions, report_flow
@@ -24,6 +24,7 @@ from bot.db import Store
 from bot.i18n import Renderer
 from bot.knowledge import default_knowledge
 from bot.concurrency import PerUserUpdateProcessor
+from bot.ratelimit import RetryingRateLimiter
 from bot.pseudonym import Pseudonymizer, load_or_create_secret
 from bot.services import SERVICES_KEY, Services, services
 from bot.settings import Settings
@@ -79,7 +80,8 @@ def build_application(
     if settings.api_file_url:
         builder = builder.base_file_url(settings.api_file_url)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=settings.send_max_retries))
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=settings.send_max_retries,
+                                                             network_retries=settings.send_max_retries))
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     application = builder.build()
