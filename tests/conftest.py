@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -28,6 +29,12 @@ import pytest
 
 from fakeapi.harness import BotHarness, BotProcess, make_settings as _make_settings
 from fakeapi.server import FakeTelegramServer
+
+# python-telegram-bot 22.2+ warns (PTBDeprecationWarning) whenever it builds a `RetryAfter` or
+# reads a duration, unless durations are opted in to `timedelta`. With warnings as errors, that
+# warning would replace the very RetryAfter a flood test wants the bot to handle. Child processes
+# (`bot_process`) inherit it.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture
