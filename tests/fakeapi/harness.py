@@ -80,11 +80,16 @@ class _ErrorLog(logging.Handler):
 class BotHarness:
     """The real Application, polling the fake server from inside the test's event loop."""
 
-    def __init__(self, server: FakeTelegramServer, settings: Any, **build_kwargs: Any) -> None:
+    def __init__(self, server: FakeTelegramServer, settings: Any = None, *, application: Any = None,
+                 **build_kwargs: Any) -> None:
+        """`settings` for the project's bot (built with `build_application(settings, **build_kwargs)`),
+        or a ready `application` (any python-telegram-bot Application pointed at `server`)."""
+        if (settings is None) == (application is None):
+            raise ValueError("give either settings (the project's bot) or an application")
         self.server = server
         self.settings = settings
         self.build_kwargs = build_kwargs
-        self.app: Any = None
+        self.app: Any = application
         # Set to True in tests that expect errors (faults, flood, a crashing handler on purpose).
         self.expect_errors = False
         self._errors = _ErrorLog()
@@ -106,17 +111,21 @@ class BotHarness:
         `initialize` and `shutdown` do not call `post_init`/`post_stop`/`post_shutdown` (only
         `run_polling` does), so they are called here in the same order.
         """
-        from bot.app import build_application
+        from telegram import Update
 
         logging.getLogger().addHandler(self._errors)
-        self.app = build_application(self.settings, **self.build_kwargs)
+        if self.app is None:
+            from bot.app import build_application
+
+            self.app = build_application(self.settings, **self.build_kwargs)
         try:
             await self.app.initialize()
             self._started = True
             if self.app.post_init:
                 await self.app.post_init(self.app)
+            # Every update type, as `bot.runner` polls in production.
             await self.app.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=poll_timeout),
-                                                 bootstrap_retries=0)
+                                                 bootstrap_retries=0, allowed_updates=Update.ALL_TYPES)
             await self.app.start()
         except BaseException:
             await self.stop()

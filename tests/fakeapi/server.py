@@ -729,7 +729,12 @@ class FakeTelegramServer:
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
-            call.params, call.files = await self._params(request)
+            try:
+                call.params, call.files = await self._params(request)
+            except ConnectionError:
+                # The client went away mid-request (python-telegram-bot cancels its long poll on
+                # stop): nobody is left to answer.
+                return web.Response(status=499)
             call.seq = next(self._seq)
             self.calls.append(call)
             self.stats.calls += 1
