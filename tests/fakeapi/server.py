@@ -110,6 +110,15 @@ class Call:
     status: int | None = None
     response: dict | None = None
     fault: str | None = None  # "500", "502", "timeout", "drop", "flood" when one was injected
+    abandoned: bool = False  # the client hung up before the answer (e.g. a long poll cancelled on stop)
+    request: web.Request | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def client_gone(self) -> bool:
+        if self.request is None:
+            return False
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
 
     @property
     def ok(self) -> bool:
@@ -564,7 +573,7 @@ class FakeTelegramServer:
     def errors(self, *, after: int = 0) -> list[Call]:
         """Calls answered with an error that no test mode injected (bad HTML, unknown ids, ...)."""
         return [c for c in self.calls if c.seq > after and c.status not in (None, 200) and c.fault is None
-                and c.status != 403]
+                and c.status != 403 and not c.abandoned]
 
     def sent_messages(self, chat_id: int | None = None, *, include_deleted: bool = False,
                       after: int = 0) -> list[SentMessage]:
@@ -725,7 +734,7 @@ class FakeTelegramServer:
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         raw_method = request.match_info["method"]
         method = _METHOD_NAMES.get(raw_method.lower(), raw_method)
-        call = Call(seq=0, method=method, params={}, files={}, time=time.monotonic())
+        call = Call(seq=0, method=method, params={}, files={}, time=time.monotonic(), request=request)
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -782,6 +791,8 @@ class FakeTelegramServer:
             body = exc.payload()
             call.status, call.response = exc.code, body
         finally:
+            call.abandoned = call.client_gone and call.fault != "drop"
+            call.request = None
             if call.seq:
                 self._touch_call(call)
         return web.json_response(body, status=call.status or 500)
@@ -1004,6 +1015,8 @@ async def _get_updates(server: FakeTelegramServer, call: Call) -> Any:
     deadline = time.monotonic() + timeout
     assert server._closing is not None
     while True:
+        if call.client_gone:
+            return []  # nobody to deliver to: the updates stay queued
         if generation != server._poll_generation:
             raise ApiError(409, _CONFLICT_OTHER_POLL)
         server._updates = [u for u in server._updates if _allowed(server, u)]
