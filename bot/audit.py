@@ -84,7 +84,7 @@ async def deny(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is not None:
         lang = await svc.language_for(update)
-        await query.answer(svc.renderer.text(lang, "buttons/admin/not_allowed"))
+        await query.answer(svc.renderer.text(lang, "admin/toast_not_allowed"))
         return
     if _ANSWERED_AS_UNKNOWN.check_update(update):
         from bot.questions import unknown_command  # the same answer as any unknown command

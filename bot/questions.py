@@ -12,6 +12,7 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot import broadcast
 from bot.i18n import Renderer
 from bot.knowledge import Knowledge
 from bot.matching import Matcher
@@ -175,6 +176,7 @@ async def topic_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     lang = await svc.language_for(update)
     await send(update, context, answer_topic(svc.knowledge, svc.renderer, topic_id, lang))
+    await broadcast.offer_subscription(update, context, lang)
 
 
 async def menu_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,6 +217,7 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     reply = answer_question(svc.knowledge, svc.renderer, svc.matcher, text, lang)
     await send(update, context, reply)
+    await broadcast.offer_subscription(update, context, lang)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
