@@ -18,13 +18,15 @@ Button data (ASCII, at most 64 bytes; the guard decides who may press them, neve
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import sqlite_utils
 from telegram import Update
@@ -61,9 +63,10 @@ TRANSITIONS = {
 PAGE_SIZE = 10
 # Limits that keep a whole report within Telegram's 4,096 characters; the export has it all.
 MAX_TEXT = 1200
+ALERT_TEXT = 600
 MAX_NOTES = 5
-MAX_NOTE = 300
 EXCERPT = 60
+FIT = 4000  # Telegram takes 4,096; a margin for what the estimate may miss
 
 
 # --- logic: reports --------------------------------------------------------------------------
@@ -168,11 +171,26 @@ def _short(text: str | None, limit: int) -> tuple[str, bool]:
     return (text, False) if len(text) <= limit else (text[:limit].rstrip() + "…", True)
 
 
-def report_context(renderer: Renderer, lang: str, report: dict) -> dict[str, Any]:
-    description, cut1 = _short(report.get("description"), MAX_TEXT)
-    forwarded, cut2 = _short(report.get("forwarded_text"), MAX_TEXT)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(text: str) -> int:
+    """Telegram's length of an HTML message: UTF-16 code units of the text without tags."""
+    return len(html.unescape(_TAG.sub("", text)).encode("utf-16-le")) // 2
+
+
+def report_context(renderer: Renderer, lang: str, report: dict, limit: int = MAX_TEXT) -> dict[str, Any]:
+    description, cut1 = _short(report.get("description"), limit)
+    forwarded, cut2 = _short(report.get("forwarded_text"), limit)
+    small = max(limit // 4, 40)
+    shown = dict(report)
+    for name in ("recruiter_contact", "forward_origin", "country", "channel", "source", "about"):
+        shown[name], cut = _short(report.get(name), small)
+        cut1 = cut1 or cut
+    for name in ("offers", "signs", "contacts_found"):
+        shown[name] = [_short(str(item), small)[0] for item in report.get(name) or []][:20]
     return {
-        "r": report,
+        "r": shown,
         "status_name": status_name(renderer, lang, report["status"]),
         "description": description,
         "forwarded_text": forwarded,
@@ -182,17 +200,29 @@ def report_context(renderer: Renderer, lang: str, report: dict) -> dict[str, Any
     }
 
 
+def _fitting(render: Callable[[int], str]) -> str:
+    """Renders with ever shorter user texts until the message fits in one Telegram message."""
+    for limit in (MAX_TEXT, 600, 250, 80):
+        text = render(limit)
+        if visible_length(text) <= FIT:
+            return text
+    return text
+
+
 def report_reply(renderer: Renderer, lang: str, report: dict, notes: list[dict]) -> Reply:
     """The whole report for /show, with its notes and status buttons."""
-    shown = [{"created_at": n["created_at"], "text": _short(n["text"], MAX_NOTE)[0]} for n in notes[-MAX_NOTES:]]
-    text = renderer.html(lang, "admin/report", notes=shown, hidden_notes=max(0, len(notes) - MAX_NOTES),
-                         **report_context(renderer, lang, report))
-    return Reply(text, (status_buttons(renderer, lang, report, "s"),))
+    def render(limit: int) -> str:
+        shown = [{"created_at": n["created_at"], "text": _short(n["text"], limit // 4)[0]} for n in notes[-MAX_NOTES:]]
+        return renderer.html(lang, "admin/report", notes=shown, hidden_notes=max(0, len(notes) - MAX_NOTES),
+                             **report_context(renderer, lang, report, limit))
+
+    return Reply(_fitting(render), (status_buttons(renderer, lang, report, "s"),))
 
 
 def alert_reply(renderer: Renderer, lang: str, report: dict) -> Reply:
     """The alert for a new report in the admin chat: a summary and what admins can do."""
-    text = renderer.html(lang, "admin/alert", **report_context(renderer, lang, report))
+    text = _fitting(lambda limit: renderer.html(lang, "admin/alert", **report_context(renderer, lang, report,
+                                                                                     min(limit, ALERT_TEXT))))
     rows = (
         (Button(renderer.text(lang, "buttons/admin/show"), data=f"adm:show:{report['id']}"),),
         status_buttons(renderer, lang, report, "a"),
