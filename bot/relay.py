@@ -123,9 +123,13 @@ def _pending(svc: Services) -> dict[str, tuple[int, float]]:
 
 
 async def remember_link(svc: Services, chat_id: int, message_id: int, report_id: int) -> None:
-    """Links a sent message to its report, in the database and in memory."""
-    await svc.store.run(add_link, chat_id, message_id, report_id)
+    """Links a sent message to its report, in memory and in the database.
+
+    Memory first: a reply that arrives meanwhile already passes the filter, and its database
+    lookup queues behind this write on the one database thread.
+    """
     _links(svc).add((chat_id, message_id))
+    await svc.store.run(add_link, chat_id, message_id, report_id)
 
 
 def _awaiting_report(svc: Services, user_id: int) -> int | None:
