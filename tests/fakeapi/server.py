@@ -670,6 +670,12 @@ class FakeTelegramServer:
             return None
         return await self.wait_for(found, timeout, f"a call to {method}")
 
+    async def wait_answered(self, query_id: str, timeout: float = 5.0) -> CallbackRecord:
+        """Waits until the bot answered the callback query `query_id` (from `user.press`)."""
+        record = self.callback_queries[query_id]
+        await self.wait_for(lambda: record.answered, timeout, f"the bot to answer callback query {query_id}")
+        return record
+
     async def wait_idle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:
         """Waits until every update was delivered and nothing but polling happened for `quiet` s."""
         deadline = time.monotonic() + timeout

@@ -366,8 +366,7 @@ class FakeUser:
         """Presses `button`, checks the bot answered the query, returns its first message or edit."""
         query_id = await self.press(button, chat=chat)
         reply = await self.wait_reply(timeout, chat=chat)
-        await self.server.wait_for(lambda: self.server.callback_queries[query_id].answered, timeout,
-                                   f"the bot to answer callback query {query_id}")
+        await self.server.wait_answered(query_id, timeout)
         return reply
 
     async def assert_no_reply(self, quiet: float = 0.5, *, chat: _Chat | None = None) -> None:
