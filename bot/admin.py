@@ -66,6 +66,7 @@ MAX_TEXT = 1200
 ALERT_TEXT = 600
 MAX_NOTES = 5
 EXCERPT = 60
+MAX_UPLOAD = 50 * 2**20  # the Bot API's limit for files a bot sends
 FIT = 4000  # Telegram takes 4,096; a margin for what the estimate may miss
 
 
@@ -409,6 +410,11 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         count = await _export_to(svc, Path(tmp), fmt, since, status)
         await audit(context, update, "export", None, f"{fmt} since={since} status={status} rows={count}")
+        size = Path(tmp).stat().st_size
+        if size > MAX_UPLOAD:
+            await send(update, context, Reply(svc.renderer.html(lang, "admin/export_too_big", count=count,
+                                                                megabytes=size // 2**20)))
+            return
         with open(tmp, "rb") as document:
             await context.bot.send_document(
                 chat_id=update.effective_chat.id, document=document, filename=name, protect_content=True,

@@ -148,7 +148,7 @@ def test_every_admin_text_renders_as_telegram_html(lang):
     samples = {
         "admin/not_found": {"reference": "<R>"}, "admin/note_added": {"reference": "R-1"},
         "admin/export_usage": {"error": "since must be a date as YYYY-MM-DD, got '<x>'"},
-        "admin/export_caption": {"count": 1234},
+        "admin/export_caption": {"count": 1234}, "admin/export_too_big": {"count": 10**6, "megabytes": 446},
         "admin/audit": {"rows": [{"created_at": "2026-11-23T10:00:00+00:00", "admin_id": 1, "action": "show", "target": "3"}]},
         "relay/to_reporter": {"reference": "R-1", "text": "<hi> & bye"},
         "relay/from_reporter": {"reference": "R-1", "text": "<hi> & bye"},

@@ -259,3 +259,15 @@ async def test_audit_command_lists_actions(bot, admin):
     await admin.command("/audit")
     listing = await admin.wait_reply()
     assert "stats" in listing.text and str(ADMIN) in listing.text
+
+
+async def test_an_export_too_big_for_telegram_is_not_sent(bot, fake_api, admin, monkeypatch):
+    from bot import admin as admin_module
+
+    monkeypatch.setattr(admin_module, "MAX_UPLOAD", 100)
+    for n in range(1, 4):
+        await add_report(bot, n)
+    await admin.command("/export")
+    reply = await admin.wait_reply()
+    assert reply.document is None and "50 MB" in reply.text
+    assert fake_api.documents() == []
