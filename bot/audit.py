@@ -2,8 +2,9 @@
 
 One check guards every admin handler and every admin button: `admin_only`. It decides from the
 update's sender (`update.effective_user.id`) and the settings, never from anything the update
-carries as data, so a forged or replayed button from anyone else changes nothing. Admins act in
-their private chat with the bot, or in `ADMIN_CHAT_ID` (where the alerts are).
+carries as data, so a forged or replayed button from anyone else changes nothing. Admin commands
+work in an admin's private chat with the bot; admin buttons and replies to alerts also work in
+`ADMIN_CHAT_ID` (where the alerts are).
 
 Denied users see what any user sees for something the bot does not offer: an admin command is
 answered exactly as an unknown command, an admin button with a polite "not allowed", and anything
@@ -40,17 +41,19 @@ _ANSWERED_AS_UNKNOWN = filters.COMMAND & (
 
 # --- logic -----------------------------------------------------------------------------------
 
-def may_act(settings: Settings, user_id: int | None, chat_id: int | None, chat_type: str | None) -> bool:
+def may_act(settings: Settings, user_id: int | None, chat_id: int | None, chat_type: str | None,
+            command: bool = False) -> bool:
     """Tells whether this user may act as an admin in this chat.
 
-    Admins are the ids in ADMIN_IDS; they act in their private chat with the bot or in the admin
-    chat. Anyone else, or an admin in any other group, may not.
+    Admins are the ids in ADMIN_IDS. Their commands work in their private chat with the bot
+    (an export or a whole report never lands in a group); their buttons and replies also work
+    in the admin chat, where the alerts are. Anyone else, or an admin in any other group, may not.
     """
     if not settings.is_admin(user_id) or chat_id is None:
         return False
     if chat_type == ChatType.PRIVATE:
         return chat_id == user_id
-    return settings.admin_chat_id is not None and chat_id == settings.admin_chat_id
+    return not command and settings.admin_chat_id is not None and chat_id == settings.admin_chat_id
 
 
 def record(db: sqlite_utils.Database, admin_id: int, action: str, target: str | None = None,
@@ -75,7 +78,9 @@ def authorised(update: Update, settings: Settings) -> bool:
     """Tells whether the update's sender may act as an admin where the update came from."""
     user = update.effective_user
     chat = update.effective_chat
-    return may_act(settings, user.id if user else None, chat.id if chat else None, chat.type if chat else None)
+    command = update.callback_query is None and filters.COMMAND.check_update(update)
+    return may_act(settings, user.id if user else None, chat.id if chat else None, chat.type if chat else None,
+                   command=bool(command))
 
 
 async def deny(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

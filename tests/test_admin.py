@@ -30,7 +30,9 @@ def db():
 
 def test_only_admins_act_and_only_in_their_private_chat_or_the_admin_chat():
     assert may_act(SETTINGS, ADMIN, ADMIN, "private")
-    assert may_act(SETTINGS, ADMIN, -100500, "supergroup")
+    assert may_act(SETTINGS, ADMIN, -100500, "supergroup")  # buttons and replies in the admin chat
+    assert may_act(SETTINGS, ADMIN, ADMIN, "private", command=True)
+    assert not may_act(SETTINGS, ADMIN, -100500, "supergroup", command=True)  # commands: private only
     assert not may_act(SETTINGS, ADMIN, -100777, "supergroup")  # some other group
     assert not may_act(SETTINGS, 99, 99, "private")
     assert not may_act(SETTINGS, 99, -100500, "supergroup")  # a non-admin member of the admin chat

@@ -118,12 +118,13 @@ async def test_forged_admin_buttons_change_nothing(bot, fake_api, stranger, admi
     assert await rows(bot, "select * from audit") == []
 
 
-async def test_admin_commands_do_not_work_in_other_groups(bot, fake_api, admin):
+async def test_admin_commands_work_only_in_private_chats(bot, fake_api, admin, admin_group):
     group = FakeGroup(fake_api, "Somewhere else")
     await add_report(bot, 1)
-    await admin.command("/export", chat=group)
-    await admin.command("/show R-0001", chat=group)
-    await admin.assert_no_reply(chat=group)
+    for chat in (group, admin_group):
+        await admin.command("/export", chat=chat)
+        await admin.command("/show R-0001", chat=chat)
+        await admin.assert_no_reply(chat=chat)
     assert fake_api.documents() == []
     assert await rows(bot, "select * from audit") == []
 
