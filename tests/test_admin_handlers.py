@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -142,6 +146,11 @@ async def test_export_sends_a_protected_file_identical_to_the_cli(bot, fake_api,
         call = fake_api.calls_to("sendDocument")[-1]
         assert call.params.get("protect_content") is True
         cli = Path(bot.settings.database_path).parent / f"cli.{fmt}"
+        env = dict(os.environ, DATABASE_PATH=str(bot.settings.database_path), PSEUDONYM_SECRET="x",
+                   PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot", "export", "--format", fmt, "--output", str(cli)],
+                       env=env, check=True, capture_output=True, cwd=cli.parent)
+        assert message.document.content == cli.read_bytes()
         export_file(bot.settings.database_path, cli, fmt)
         assert message.document.content == cli.read_bytes()
         assert b"4243" not in message.document.content
