@@ -220,6 +220,14 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await broadcast.offer_subscription(update, context, lang)
 
 
+async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Says there is nothing in progress to cancel, and shows the menu."""
+    svc = services(context)
+    lang = await svc.language_for(update)
+    await send(update, context, Reply(svc.renderer.html(lang, "questions/nothing_to_cancel"),
+                                      topic_menu(svc.knowledge, svc.renderer, lang)))
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Says the command is unknown and points to /help."""
     svc = services(context)
@@ -249,6 +257,7 @@ def register(application: Application) -> None:
         CommandHandler("help", help_command),
         CommandHandler("sources", sources_command),
         CommandHandler("language", language_command),
+        CommandHandler("cancel", nothing_to_cancel),
         CallbackQueryHandler(language_chosen, pattern=r"^lang:set:[a-z]{2}$"),
         CallbackQueryHandler(topic_pressed, pattern=rf"^{TOPIC_PREFIX}[a-z_]+$"),
         CallbackQueryHandler(menu_pressed, pattern=r"^menu:(topics|all)$"),
