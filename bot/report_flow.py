@@ -128,9 +128,18 @@ async def _answer(update: Update) -> None:
             pass  # an old query can't be answered any more; nothing is lost
 
 
+def _ours(update: Update) -> bool:
+    """Tells whether the pressed button belongs to a report message (not a menu, answer or check)."""
+    data = update.callback_query.data if update.callback_query is not None else None
+    return bool(data) and data.startswith("report:") and data != "report:start"
+
+
 async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """Shows `reply` in place of the pressed button's message, or as a new message."""
-    if update.callback_query is not None:
+    """Shows `reply` in place of the report message whose button was pressed, else as a new message.
+
+    Other features' messages (an answer, a checked offer) are left as they are.
+    """
+    if _ours(update):
         await edit_or_send(update, context, reply)
     else:
         await send(update, context, reply)
@@ -579,16 +588,41 @@ async def report_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return await _begin(update, context)
 
 
+def _checked_offer(svc: Services, update: Update) -> dict[str, Any] | None:
+    """Returns the checked offer the button names, if it is still in memory and the presser's own."""
+    check = svc.memory.get("offer_checks", {}).get(update.callback_query.data[len(CHECK_REPORT):])
+    if not isinstance(check, dict) or check.get("user_key") != svc.user_key(update.effective_user.id):
+        return None
+    return check
+
+
 async def checked_offer_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Opens a report prefilled with the offer the user just had checked."""
     svc = services(context)
-    check_id = update.callback_query.data[len(CHECK_REPORT):]
-    check = svc.memory.get("offer_checks", {}).get(check_id)
-    if not isinstance(check, dict) or check.get("user_key") != svc.user_key(update.effective_user.id):
+    if _private(update):
+        existing = await svc.store.run(reports.get_draft, svc.user_key(update.effective_user.id))
+        if existing is not None and not existing.is_expired(svc.settings.draft_ttl_hours):
+            return await checked_offer_added(update, context)
+    check = _checked_offer(svc, update)
+    if check is None:
         lang = await svc.language_for(update)
         return await _begin(update, context, lang=lang, notice=svc.renderer.html(lang, "report/check_expired"))
     lang = check.get("language") if check.get("language") in LANGUAGES else await svc.language_for(update)
     return await _begin(update, context, prefill=reports.prefill_from_check(lang, check), lang=lang)
+
+
+@step()
+async def checked_offer_added(update: Update, context: ContextTypes.DEFAULT_TYPE, turn: Turn) -> int:
+    """Adds the offer the user just had checked to their report in progress."""
+    check = _checked_offer(turn.svc, update)
+    if check is None:
+        notice = turn.svc.renderer.html(turn.lang, "report/check_expired_in_progress")
+        await _show(update, context, step_reply(turn.svc, turn.draft, notice))
+        return turn.draft.state
+    data = reports.add_checked_offer(turn.draft.data, reports.prefill_from_check(turn.lang, check))
+    draft = await turn.save(turn.draft.state, data)
+    await _show(update, context, step_reply(turn.svc, draft, turn.svc.renderer.html(turn.lang, "report/offer_added")))
+    return draft.state
 
 
 async def _private_only(update: Update, context: ContextTypes.DEFAULT_TYPE, svc: Services, lang: str) -> None:
@@ -741,6 +775,7 @@ def build_conversation(svc: Services) -> ConversationHandler:
                 CommandHandler("myreports", myreports_command, filters=PRIVATE),
                 submit,
                 evidence,
+                CallbackQueryHandler(checked_offer_added, pattern=rf"^{CHECK_REPORT}[A-Za-z0-9_-]{{1,48}}$"),
                 # Anything else while a report is in progress: remind, and ask the step again.
                 MessageHandler(PRIVATE & NOT_EDITED & ~filters.StatusUpdate.ALL, reminder),
                 CallbackQueryHandler(reminder, pattern=r"^(report|check):"),

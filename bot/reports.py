@@ -327,6 +327,26 @@ def prefill_from_check(language: str, check: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def add_checked_offer(data: dict[str, Any], offer: dict[str, Any]) -> dict[str, Any]:
+    """Adds a checked offer (data from `prefill_from_check`) to a report already in progress.
+
+    It becomes the report's forwarded message if it has none yet, else one more piece of
+    evidence; its warning signs and contacts join the report's.
+    """
+    if not offer.get("forwarded_text"):
+        raise UnknownChoice("empty offer")
+    if not data.get("forwarded_text") and not data.get("forward_origin_type"):
+        new = dict(data, forwarded_text=offer["forwarded_text"], forward_origin_type=offer["forward_origin_type"],
+                   forward_origin=offer["forward_origin"])
+    else:
+        new = add_attachment(data, attachment("forward" if offer["forward_origin_type"] else "text",
+                                              text=offer["forwarded_text"], origin_type=offer["forward_origin_type"],
+                                              origin=offer["forward_origin"]))
+    new["signs"] = list(dict.fromkeys(data["signs"] + offer["signs"]))
+    new["contacts_found"] = list(dict.fromkeys(data["contacts_found"] + offer["contacts_found"]))
+    return new
+
+
 def has_content(data: dict[str, Any]) -> bool:
     """Tells whether the report says something: a description, forwarded text or evidence."""
     return bool(data.get("description") or data.get("forwarded_text") or data.get("attachments"))

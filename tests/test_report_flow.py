@@ -551,3 +551,35 @@ def test_every_step_renders_valid_html_in_both_languages(lang):
                      ("report/forget_done", {"reports": 0, "drafts": 0, "settings": 0, "subscriptions": 0, "other": 0})]:
         text = svc.renderer.html(lang, key, **ctx)
         assert html_problems(text) == [], key
+
+
+async def test_a_checked_offer_joins_the_report_in_progress(start_bot, fake_api: FakeTelegramServer, alerts):
+    bot = await start_bot()
+    user = FakeUser(fake_api, "Sam")
+    svc = bot.services
+    offer = {"user_key": svc.user_key(user.id), "text": "Earn big in Russia", "signs": ["high_salary"],
+             "contacts": ["+7 900 000 00 00"], "forward_origin_type": "hidden_user", "forward_origin": "Hidden HR",
+             "language": "en"}
+    svc.memory.setdefault("offer_checks", {}).update(first=offer, second=dict(offer, text="Second offer",
+                                                                              signs=["passport"]))
+    await user.ask("/report")
+    await user.click("report:chan:telegram")
+    checked = await user.ask("/start")  # stands for the message under which the offers feature shows "Report it"
+    await user.press_data("check:report:first", message=checked)  # in memory
+    added = await user.wait_reply()
+    assert "added to your report" in added.text and "report:offer:money" in added.callback_data
+    await bot.stop()
+    bot = await start_bot(bot.settings)
+    bot.services.memory["offer_checks"] = svc.memory["offer_checks"]
+    await user.press_data("check:report:second", message=checked)  # resumed after a restart
+    added = await user.wait_reply()
+    assert "added to your report" in added.text
+    await user.press_data("check:report:forgotten", message=checked)
+    assert "no longer have the offer" in (await user.wait_reply()).text
+    draft = await draft_of(bot, user)
+    assert (draft.state, draft.data["forwarded_text"], draft.data["forward_origin"], draft.data["signs"],
+            draft.data["contacts_found"], draft.data["attachments"]) == (
+        reports.OFFERS, "Earn big in Russia", "Hidden HR", ["high_salary", "passport"], ["+7 900 000 00 00"],
+        [{"kind": "forward", "text": "Second offer", "origin_type": "hidden_user", "origin": "Hidden HR"}])
+    assert not checked.edited  # another feature's message is left as it is
+    await fake_api.wait_for(lambda: not fake_api.unanswered_callbacks(), what="every button to be answered")

@@ -311,3 +311,15 @@ def test_describe_origin():
     assert reports.describe_origin("channel", name="Jobs", username="jobs", message_id=5) == \
         "@jobs · Jobs · https://t.me/jobs/5"
     assert reports.describe_origin("hidden_user", name="Hidden") == "Hidden"
+
+
+def test_a_checked_offer_joins_a_draft_as_its_forward_then_as_evidence():
+    first = reports.prefill_from_check("en", {"text": "Offer one", "signs": ["a"], "contacts": ["@x"],
+                                              "forward_origin_type": "user", "forward_origin": "@x · id 1"})
+    second = reports.prefill_from_check("en", {"text": "Offer two", "signs": ["a", "b"], "contacts": [],
+                                               "forward_origin_type": None, "forward_origin": None})
+    data = reports.add_checked_offer(reports.empty_data("en"), first)
+    data = reports.add_checked_offer(data, second)
+    assert (data["source"], data["forwarded_text"], data["forward_origin_type"], data["signs"],
+            data["contacts_found"], data["attachments"]) == (
+        "guided", "Offer one", "user", ["a", "b"], ["@x"], [{"kind": "text", "text": "Offer two"}])
