@@ -41,7 +41,7 @@ from bot.export import ExportError, export_file, file_name, parse_arguments, wri
 from bot.i18n import Renderer
 from bot.replies import Button, Reply
 from bot.services import services
-from bot.stats import compute_stats
+from bot.stats import compute_stats, label
 from bot.ui import markup, send
 
 log = logging.getLogger(__name__)
@@ -190,6 +190,9 @@ def report_context(renderer: Renderer, lang: str, report: dict, limit: int = MAX
         cut1 = cut1 or cut
     for name in ("offers", "signs", "contacts_found"):
         shown[name] = [_short(str(item), small)[0] for item in report.get(name) or []][:20]
+    for name in ("channel", "country", "about"):
+        shown[name] = label(renderer, lang, name, shown[name])
+    shown["offers"] = [label(renderer, lang, "offer", offer) for offer in shown["offers"]]
     return {
         "r": shown,
         "status_name": status_name(renderer, lang, report["status"]),
@@ -235,7 +238,7 @@ def queue_reply(renderer: Renderer, lang: str, rows: list[dict], total: int, pag
     """One page of the queue, a button per report, and ◀ ▶ between pages."""
     pages = max(1, -(-total // PAGE_SIZE))
     items = [{"reference": r["reference"], "status": status_name(renderer, lang, r["status"]),
-              "date": (r["created_at"] or "")[:10], "channel": r["channel"] or "",
+              "date": (r["created_at"] or "")[:10], "channel": label(renderer, lang, "channel", r["channel"]) or "",
               "excerpt": _short(" ".join((r["description"] or "").split()), EXCERPT)[0]} for r in rows]
     key = "admin/queue" if total else "admin/queue_empty"
     text = renderer.html(lang, key, items=items, total=total, page=page + 1, pages=pages, all=include_closed)
@@ -445,7 +448,9 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     stats = await svc.store.run(compute_stats)
     await audit(context, update, "stats")
     names = {s: status_name(svc.renderer, lang, s) for s in STATUSES}
-    await send(update, context, Reply(svc.renderer.html(lang, "admin/stats", stats=stats, status_names=names)))
+    await send(update, context, Reply(svc.renderer.html(
+        lang, "admin/stats", stats=stats, status_names=names,
+        name_of=lambda kind, value: label(svc.renderer, lang, kind, value))))
 
 
 @admin_only

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import jinja2
 import sqlite_utils
 
 from bot.i18n import Renderer, default_renderer
@@ -20,6 +21,26 @@ BAR = "▇"
 BAR_WIDTH = 12
 STATUS_ORDER = ("new", "in_review", "escalated", "closed")
 UNKNOWN = "-"
+
+
+# The report flow's button labels name the ids it stores; admins read those names.
+_LABELS = {
+    "channel": ("buttons/report/channel", "id"),
+    "offer": ("buttons/report/offer", "id"),
+    "country": ("buttons/report/country", "code"),
+    "about": ("buttons/report/about", "value"),
+}
+
+
+def label(renderer: Renderer, lang: str, kind: str, value: Any) -> Any:
+    """The name a stored id (channel, offer, country, about) has in `lang`, else the id itself."""
+    if value in (None, "", UNKNOWN) or kind not in _LABELS:
+        return value
+    key, argument = _LABELS[kind]
+    try:
+        return renderer.text(lang, key, **{argument: value, "selected": False}) or value
+    except (jinja2.TemplateError, LookupError, TypeError):
+        return value
 
 
 def iso_week(day: date) -> str:
@@ -82,4 +103,5 @@ def format_stats_text(stats: dict[str, Any], lang: str = "en", renderer: Rendere
     """Renders the statistics as plain text for a terminal."""
     renderer = renderer or default_renderer()
     names = {s: renderer.text(lang, f"buttons/admin/status_{s}") for s in STATUS_ORDER}
-    return renderer.text(lang, "admin/stats_text", stats=stats, status_names=names)
+    return renderer.text(lang, "admin/stats_text", stats=stats, status_names=names,
+                         name_of=lambda kind, value: label(renderer, lang, kind, value))

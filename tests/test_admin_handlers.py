@@ -260,7 +260,7 @@ async def test_stats_command(bot, admin):
         await add_report(bot, n, created_at=utc_now(), channel="whatsapp" if n % 2 else "telegram")
     await admin.command("/stats")
     stats = await admin.wait_reply()
-    assert "whatsapp: 3" in stats.text and "telegram: 2" in stats.text and "▇" in stats.text
+    assert "WhatsApp: 3" in stats.text and "Telegram: 2" in stats.text and "▇" in stats.text
 
 
 async def test_audit_command_lists_actions(bot, admin):

@@ -73,6 +73,18 @@ def test_stats_render_as_terminal_text_and_telegram_html_in_both_languages():
     assert "قيد المراجعة" in format_stats_text(stats, "ar")
     renderer = Renderer()
     for lang in ("en", "ar"):
-        html = renderer.html(lang, "admin/stats", stats=stats, status_names={})
+        html = renderer.html(lang, "admin/stats", stats=stats, status_names={}, name_of=lambda k, v: v)
         assert html_problems(html) == []
         assert "&lt;script&gt;" in html
+
+
+def test_ids_are_shown_by_their_names_and_unknown_ones_as_they_are():
+    from bot.stats import label
+
+    renderer = Renderer()
+    assert label(renderer, "en", "channel", "facebook_instagram") == "Facebook / Instagram"
+    assert label(renderer, "en", "offer", "money") == "Salary or money"
+    assert label(renderer, "en", "country", "JO") == "Jordan"
+    assert label(renderer, "en", "channel", "carrier_pigeon") == "carrier_pigeon"
+    assert label(renderer, "en", "country", "-") == "-"
+    assert label(renderer, "en", "channel", None) is None
