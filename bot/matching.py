@@ -1,13 +1,62 @@
-"""Matching a free-text question to a topic (placeholder: replaced by the real matcher)."""
+"""Matching a free-text question to a topic, or declining honestly.
+
+How a question is read (`Matcher.analyse`):
+1. `textnorm.normalize` (Arabic letter forms, diacritics, digits; English lower case).
+2. Phrases and words of `seeds/vocabulary.toml` become concept tokens ("قديش", "شكد", "how many"
+   → how_many; "انقتل", "died" → killed), so MSA, dialect and English phrasings meet; stop words
+   go; other words are reduced to their light stem (`textnorm.stem`).
+3. A word that is still unknown is tried in more aggressive readings (`textnorm.variants`: a
+   prefixed particle, a dialect verb prefix, a pronoun suffix) and then, for typos, matched to the
+   nearest known word with rapidfuzz (edit distance allowed by length). Results are cached.
+
+How topics are scored (`Matcher.match`), every topic built from its examples and keywords in both
+languages (concept tokens are language-neutral, so an Arabic question also meets English examples):
+- `best example`: IDF-weighted token overlap with each example (IDF over topics), as the share of
+  the question's weight that the example covers and the share of the example's weight the question
+  covers;
+- `topic coverage`: the share of the question's weight found in the topic's vocabulary, each word
+  counted by how often the topic's examples use it (BM25-like saturation);
+- `fuzzy`: rapidfuzz similarity of the normalised question to the closest examples' text.
+
+The decision declines rather than guesses: a topic is chosen only when its score passes a threshold,
+leads the runner-up by a margin, and the question shows domain evidence (words such as Russia, army,
+recruit, war; or two weaker ones such as Jordanians + killed; see `domain` in the vocabulary) or
+else matches a topic almost completely (no unknown words, a high score: "is my report anonymous?").
+Otherwise `Match.topic_id` is None and `Match.nearest` offers up to three topics.
+"""
 
 from __future__ import annotations
 
+import math
+import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.knowledge import Knowledge
-from bot.textnorm import normalize
+from bot.settings import SEEDS_DIR
+from bot.textnorm import is_arabic, normalize, stem, variants
+
+VOCABULARY_PATH = SEEDS_DIR / "vocabulary.toml"
+
+CONCEPT = "~"  # prefix of concept tokens, which no normalised word can start with
+
+# Weights and thresholds of the decision (tuned on the topics' examples by cross-validation and on a
+# hand-written development set; see bench/matching.py and tests/test_eval.py).
+W_EXAMPLE, W_TOPIC, W_FUZZY = 0.62, 0.25, 0.13
+Q_SHARE = 0.5
+ENTROPY_MIX = 0.5
+SATURATION = 0.05  # topic coverage: a word used by a share p of the examples counts p / (p + SATURATION)
+ACCEPT = 0.42  # minimum score with domain evidence
+ACCEPT_WITHOUT_DOMAIN = 0.62  # minimum score without it (and nothing unknown in the question)
+MAX_UNKNOWN = 0.3  # without domain evidence: the largest share of the question's weight left unknown
+MARGIN = 0.03  # without domain evidence: the lead over the runner-up
+NEAREST_MIN = 0.12  # lowest score a topic needs to be offered as a button
+NEAREST_COUNT = 3
+_FUZZY_LIMIT = 24  # examples compared character by character
 
 
 @dataclass(frozen=True)
@@ -17,19 +66,324 @@ class Match:
     nearest: tuple[str, ...] = field(default_factory=tuple)  # topics to offer as buttons
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """Stop words, concept forms (words, stems, phrases) and domain weights."""
+
+    stopwords: frozenset[str]
+    words: dict[str, str]  # normalised word → concept token
+    stems: dict[str, str]  # light stem → concept token (when no two concepts share it)
+    phrases: dict[tuple[str, ...], str]  # stems of a phrase's words → concept token ("": stop phrase)
+    phrase_index: dict[str, list[tuple[tuple[str, ...], str]]]  # first word's stem → phrases
+    domain: dict[str, float]  # concept token → domain weight
+    weight: dict[str, float]  # concept token → weight multiplier (intent words decide more)
+    conflicts: tuple[str, ...] = ()  # forms claimed by two concepts (the first one wins)
+
+
+def load_vocabulary(path: Path = VOCABULARY_PATH) -> Vocabulary:
+    """Reads the matching vocabulary (stop words, concepts and their domain weights)."""
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    stopwords = {normalize(w) for ws in data.get("stopwords", {}).values() for w in ws}
+    stop_phrases = {w for w in stopwords if " " in w}
+    stopwords -= stop_phrases
+    words: dict[str, str] = {}
+    stems: dict[str, str] = {}
+    ambiguous_stems: set[str] = set()
+    phrases: dict[tuple[str, ...], str] = {}
+    domain: dict[str, float] = {}
+    weight: dict[str, float] = {}
+    conflicts: list[str] = []
+    for name, concept in data.get("concepts", {}).items():
+        token = CONCEPT + name
+        domain[token] = float(concept.get("domain", 0.0))
+        if "weight" in concept:
+            weight[token] = float(concept["weight"])
+        for form in concept.get("forms", []):
+            parts = normalize(form).split()
+            if not parts:
+                continue
+            if len(parts) > 1:
+                key = tuple(stem(p) for p in parts)
+                if phrases.setdefault(key, token) != token:
+                    conflicts.append(form)
+                continue
+            word = parts[0]
+            if words.setdefault(word, token) != token:
+                conflicts.append(form)
+            root = stem(word)
+            if len(root) < 3:
+                continue
+            if stems.get(root, token) != token:
+                ambiguous_stems.add(root)
+            stems.setdefault(root, token)
+    for phrase in stop_phrases:
+        phrases.setdefault(tuple(stem(p) for p in phrase.split()), "")
+    for root in ambiguous_stems:
+        # A stem two concepts share says nothing; the words themselves still match exactly.
+        stems.pop(root, None)
+    stopwords -= set(words)
+    phrase_index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for parts, token in phrases.items():
+        phrase_index.setdefault(parts[0], []).append((parts, token))
+    return Vocabulary(frozenset(stopwords), words, stems, phrases, phrase_index, domain, weight, tuple(conflicts))
+
+
+@dataclass
+class _Example:
+    topic: str
+    tokens: frozenset[str]
+    weight: float  # sum of the tokens' IDF
+    text: str  # normalised text, for character similarity
+
+
+_PARTICLES = ("و", "ب", "ل", "ف", "ك")
+
+
+@lru_cache(maxsize=20_000)
+def _phrase_keys(word: str) -> frozenset[str]:
+    """The forms under which a word may appear in a phrase: itself, its stem, without a particle."""
+    keys = {word, stem(word)}
+    if word[:1] in _PARTICLES and len(word) > 3 and is_arabic(word):
+        keys.update((word[1:], stem(word[1:])))
+    if word.startswith(("عال", "هال")) and len(word) > 5:
+        keys.update((word[3:], stem(word[3:])))
+    return frozenset(keys)
+
+
+def _fuzzy_distance(word: str) -> int:
+    """The number of typos tolerated in a word of this length (Arabic words are shorter)."""
+    if len(word) < (4 if is_arabic(word) else 5):
+        return 0
+    return 1 if len(word) <= 9 else 2
+
+
 class Matcher:
-    def __init__(self, examples: list[tuple[str, str]]) -> None:
-        self._texts = [text for text, _ in examples]
-        self._topics = [topic for _, topic in examples]
+    def __init__(self, topics: dict[str, list[str]], vocabulary: Vocabulary | None = None) -> None:
+        """Builds the index from {topic id: texts (examples and keywords)}."""
+        self.vocabulary = vocabulary or load_vocabulary()
+        self._cache: dict[str, str | None] = {}
+        self._lexicon: dict[str, str] = {}  # known normalised word → its token
+        self._known: set[str] = set()  # tokens the topics use
+        self._fuzzy_choices: dict[tuple[str, bool], list[str]] = {}
+        self._set_lexicon(dict(self.vocabulary.words))
+        analysed = {tid: [self.analyse(text) for text in texts] for tid, texts in topics.items()}
+        # Second pass: the words of the examples themselves are now known, for queries.
+        lexicon = dict(self.vocabulary.words)
+        for texts in topics.values():
+            for text in texts:
+                for word in normalize(text).split():
+                    if word not in lexicon and word not in self.vocabulary.stopwords:
+                        token = self._read_word(word)
+                        if token is not None:
+                            lexicon.setdefault(word, token)
+        self._topic_ids = list(topics)
+        self._known = {t for items in analysed.values() for toks in items for t in toks}
+        self._cache.clear()
+        self._set_lexicon(lexicon)
+
+        n = len(topics)
+        df: dict[str, int] = {}
+        shares: dict[str, list[float]] = {}
+        for items in analysed.values():
+            counts: dict[str, int] = {}
+            for toks in items:
+                for token in set(toks):
+                    counts[token] = counts.get(token, 0) + 1
+            for token, count in counts.items():
+                df[token] = df.get(token, 0) + 1
+                shares.setdefault(token, []).append(count / max(1, len(items)))
+        self._idf = {}
+        for token, d in df.items():
+            idf = math.log((n + 1) / (d + 0.5))
+            total = sum(shares[token])
+            entropy = -sum(x / total * math.log(x / total) for x in shares[token])
+            self._idf[token] = (ENTROPY_MIX * (math.log(n + 1) - entropy) + (1 - ENTROPY_MIX) * idf) \
+                * self.vocabulary.weight.get(token, 1.0)
+        self._unknown_idf = math.log((n + 1) / 1.5)
+
+        self._examples: list[_Example] = []
+        self._postings: dict[str, list[int]] = {}
+        self._topic_weight: dict[str, dict[str, float]] = {}
+        for tid, texts in topics.items():
+            counts: dict[str, int] = {}
+            for text, toks in zip(texts, analysed[tid]):
+                token_set = frozenset(toks)
+                if not token_set:
+                    continue
+                index = len(self._examples)
+                self._examples.append(_Example(tid, token_set, sum(self._idf[t] for t in token_set),
+                                               normalize(text)))
+                for token in token_set:
+                    self._postings.setdefault(token, []).append(index)
+                    counts[token] = counts.get(token, 0) + 1
+            total = max(1, len(texts))
+            self._topic_weight[tid] = {t: (c / total) / (c / total + SATURATION) * (1 + SATURATION)
+                                      for t, c in counts.items()}
+        self._texts = {
+            arabic: [i for i, e in enumerate(self._examples) if is_arabic(e.text) == arabic]
+            for arabic in (True, False)
+        }
+        self._text_choices = {arabic: [self._examples[i].text for i in idx] for arabic, idx in self._texts.items()}
 
     @classmethod
-    def from_knowledge(cls, knowledge: Knowledge) -> "Matcher":
-        return cls([(normalize(example), topic.id) for topic in knowledge.topics.values()
-                    for examples in topic.examples.values() for example in examples])
+    def from_knowledge(cls, knowledge: Knowledge, vocabulary: Vocabulary | None = None) -> "Matcher":
+        topics = {
+            topic.id: [text for lang in sorted(set(topic.examples) | set(topic.keywords))
+                       for text in (*topic.examples.get(lang, ()), *topic.keywords.get(lang, ()))]
+                      + ([topic.scope] if topic.scope else [])
+            for topic in knowledge.topics.values()
+        }
+        return cls(topics, vocabulary)
+
+    # --- reading a text --------------------------------------------------------------------------
+
+    def _set_lexicon(self, lexicon: dict[str, str]) -> None:
+        self._lexicon = lexicon
+        # Typos rarely touch the first letter: candidates are grouped by it, which is also faster.
+        # Four-letter Arabic words are corrected only to vocabulary words, not to example words.
+        choices: dict[tuple[str, bool], list[str]] = {}
+        for word in lexicon:
+            if len(word) >= 4:
+                choices.setdefault((word[0], len(word) > 4 or word in self.vocabulary.words), []).append(word)
+        self._fuzzy_choices = choices
+
+    def analyse(self, text: str) -> list[str]:
+        """Returns the tokens of `text`: concept tokens, stems of other words, in order."""
+        words = normalize(text).split()
+        keys = [_phrase_keys(w) for w in words]
+        phrases = self.vocabulary.phrase_index
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            token, length = self._phrase_at(keys, i, phrases)
+            if token is None:
+                token, length = self._word_token(words[i]), 1
+            if token:
+                out.append(token)
+            i += length
+        return out
+
+    @staticmethod
+    def _phrase_at(keys: list[frozenset[str]], i: int,
+                   phrases: dict[str, list[tuple[tuple[str, ...], str]]]) -> tuple[str | None, int]:
+        """The longest vocabulary phrase starting at word `i`, as (token, number of words)."""
+        best: tuple[str | None, int] = (None, 1)
+        for key in keys[i]:
+            for parts, token in phrases.get(key, ()):
+                n = len(parts)
+                if n > best[1] and i + n <= len(keys) and all(parts[j] in keys[i + j] for j in range(1, n)):
+                    best = (token, n)
+        return best
+
+    def _word_token(self, word: str) -> str | None:
+        try:
+            return self._cache[word]
+        except KeyError:
+            pass
+        token = self._read_word(word)
+        if token is None and word not in self.vocabulary.stopwords and not word.isdigit():
+            token = self._typo(word)
+        if token is None and word not in self.vocabulary.stopwords:
+            root = stem(word)
+            token = None if root in self.vocabulary.stopwords else root
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[word] = token
+        return token
+
+    def _read_word(self, word: str) -> str | None:
+        """The token of a word if it is known one way or another (None: stop word or unknown)."""
+        vocab = self.vocabulary
+        if word in vocab.words:
+            return vocab.words[word]
+        if word in vocab.stopwords:
+            return None
+        if word in self._lexicon:
+            return self._lexicon[word]
+        if word.isdigit():
+            return word
+        for candidate in (stem(word), *variants(word)):
+            if candidate in vocab.words:
+                return vocab.words[candidate]
+            if candidate in vocab.stems:
+                return vocab.stems[candidate]
+            if candidate in vocab.stopwords:
+                return None
+            if candidate in self._known:
+                return candidate
+        return None
+
+    def _typo(self, word: str) -> str | None:
+        limit = _fuzzy_distance(word)
+        if not limit:
+            return None
+        choices = self._fuzzy_choices.get((word[0], True), [])
+        if len(word) > 4 or not is_arabic(word):
+            choices = choices + self._fuzzy_choices.get((word[0], False), [])
+        found = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+        return self._lexicon[found[0]] if found else None
+
+    # --- scoring ---------------------------------------------------------------------------------
+
+    def domain_evidence(self, tokens: list[str] | set[str]) -> float:
+        """How strongly the tokens show a question about recruitment into Russia's army."""
+        return sum(self.vocabulary.domain.get(t, 0.0) for t in set(tokens))
+
+    def components(self, text: str) -> tuple[set[str], float, dict[str, tuple[float, float, float]]]:
+        """Returns (tokens, unknown share, {topic: (best example, topic coverage, fuzzy)})."""
+        # A number no example uses says nothing either way ("3000 dollars a month").
+        tokens = {t for t in self.analyse(text) if t in self._idf or not t.isdigit()}
+        if not tokens:
+            return tokens, 1.0, {}
+        idf = {t: self._idf.get(t, self._unknown_idf) for t in tokens}
+        query_weight = sum(idf.values())
+        unknown = sum(w for t, w in idf.items() if t not in self._idf) / query_weight
+
+        overlap: dict[int, float] = {}
+        for token in tokens:
+            for index in self._postings.get(token, ()):
+                overlap[index] = overlap.get(index, 0.0) + idf[token]
+        best_example: dict[str, float] = {}
+        for index, shared in overlap.items():
+            example = self._examples[index]
+            value = Q_SHARE * shared / query_weight + (1 - Q_SHARE) * shared / example.weight
+            if value > best_example.get(example.topic, 0.0):
+                best_example[example.topic] = value
+
+        similar: dict[str, float] = {}
+        normalised = normalize(text)
+        arabic = is_arabic(normalised)
+        for _, score, position in process.extract(normalised, self._text_choices[arabic],
+                                                  scorer=fuzz.token_sort_ratio, limit=_FUZZY_LIMIT):
+            tid = self._examples[self._texts[arabic][position]].topic
+            similar[tid] = max(similar.get(tid, 0.0), score / 100)
+
+        result = {}
+        for tid, example_score in best_example.items():
+            weights = self._topic_weight[tid]
+            coverage = sum(idf[t] * weights.get(t, 0.0) for t in tokens) / query_weight
+            result[tid] = (example_score, coverage, similar.get(tid, 0.0))
+        return tokens, unknown, result
+
+    def scores(self, text: str) -> tuple[dict[str, float], float, set[str]]:
+        """Returns ({topic: score}, share of the question's weight that is unknown, tokens)."""
+        tokens, unknown, parts = self.components(text)
+        return ({tid: W_EXAMPLE * e + W_TOPIC * c + W_FUZZY * f for tid, (e, c, f) in parts.items()},
+                unknown, tokens)
 
     def match(self, text: str, lang: str | None = None) -> Match:
-        results = process.extract(normalize(text), self._texts, scorer=fuzz.token_set_ratio, limit=10)
-        nearest = tuple(dict.fromkeys(self._topics[i] for _, _, i in results))[:3]
-        if not results or results[0][1] < 75:
-            return Match(None, results[0][1] if results else 0.0, nearest)
-        return Match(self._topics[results[0][2]], results[0][1], nearest)
+        """The best topic for `text`, or None with the nearest topics when not confident."""
+        scores, unknown, tokens = self.scores(text)
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        nearest = tuple(tid for tid, score in ranked[:NEAREST_COUNT] if score >= NEAREST_MIN)
+        if not ranked:
+            return Match(None, 0.0, nearest)
+        best_id, best = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if self.domain_evidence(tokens) >= 1.0:
+            confident = best >= ACCEPT
+        else:
+            confident = (best >= ACCEPT_WITHOUT_DOMAIN and unknown <= MAX_UNKNOWN
+                         and best - runner_up >= MARGIN)
+        return Match(best_id if confident else None, best, nearest)

@@ -72,8 +72,9 @@ _AR_SUFFIXES = ("ها", "ان", "ات", "ون", "وا", "ين", "يه", "ه", "�
 # Further readings, tried only when the light stem is unknown (they would over-stem otherwise).
 _AR_PARTICLES = ("و", "ف", "ب", "ل", "ك")
 _AR_VERB_PREFIXES = ("بي", "بت", "بن", "با", "دي", "دت", "دن", "حي", "حت", "حن", "تي",
-                     "ي", "ت", "ن", "ا", "م")
-_AR_PRONOUN_SUFFIXES = ("هم", "هن", "كم", "كن", "نا", "ني", "لي", "لك", "له", "لهم", "ك", "و")
+                     "سي", "ست", "سن", "سا", "ي", "ت", "ن", "ا", "م")
+_AR_PRONOUN_SUFFIXES = ("لهم", "هم", "هن", "كم", "كن", "نا", "ني", "لي", "لك", "له", "ون", "ين", "وا",
+                        "تو", "تي", "ت", "ها", "ه", "ك", "و", "ي")
 
 
 def stem_ar(word: str) -> str:
@@ -91,23 +92,33 @@ def stem_ar(word: str) -> str:
 
 
 def _variants_ar(word: str) -> list[str]:
-    out: list[str] = []
     bases = [word]
-    if word[:1] in _AR_PARTICLES and len(word) > 3:
+    if word.startswith(("عال", "هال")) and len(word) > 5:  # على + ال ("عالواتس"), هذا + ال ("هالبوت")
+        bases.append(word[3:])
+    if word.startswith(("بهال", "لهال", "بهل")) and len(word) > 5:  # "بهالموضوع"
+        bases.append(word[4:] if word[2] == "ا" else word[3:])
+    if (word[:1] in _AR_PARTICLES and len(word) > 3) or (word[:1] == "و" and len(word) == 3):
         bases.append(word[1:])
         if word[1:2] in _AR_PARTICLES and len(word) > 4:
             bases.append(word[2:])
     for base in list(bases):
+        for article in _AR_ARTICLES:
+            if base.startswith(article) and len(base) - len(article) >= 2:
+                bases.append(base[len(article):])
+                break
+    for base in list(bases):
         for prefix in _AR_VERB_PREFIXES:
             if base.startswith(prefix) and len(base) - len(prefix) >= 3:
                 bases.append(base[len(prefix):])
+    stripped: list[str] = []
     for base in bases:
-        for candidate in (base, stem_ar(base)):
-            out.append(candidate)
-            for suffix in _AR_PRONOUN_SUFFIXES:
-                if candidate.endswith(suffix) and len(candidate) - len(suffix) >= 3:
-                    out.append(candidate[:-len(suffix)])
-                    out.append(stem_ar(candidate[:-len(suffix)]))
+        for suffix in _AR_PRONOUN_SUFFIXES:
+            if base.endswith(suffix) and len(base) - len(suffix) >= 3:
+                shorter = base[:-len(suffix)]
+                stripped.append(shorter)
+                stripped.extend(shorter[:-len(s)] for s in _AR_PRONOUN_SUFFIXES
+                                if shorter.endswith(s) and len(shorter) - len(s) >= 3)
+    out = bases + stripped + [stem_ar(base) for base in bases]
     return list(dict.fromkeys(v for v in out if v and v != word))
 
 

@@ -1,0 +1,107 @@
+"""The question matcher against the independent evaluation set (tests/eval/questions.toml).
+
+Accuracy per language: the share of on-topic questions matched to their labelled topic (a refusal
+counts as a miss). Refusal: the share of off-topic questions for which the matcher declines
+(`topic_id is None`). The figures are printed (also without `-s`) and asserted:
+accuracy >= 0.95 per language, refusal >= 0.90.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import default_knowledge
+from bot.matching import Matcher
+from bot.textnorm import normalize
+
+EVAL_PATH = Path(__file__).parent / "eval" / "questions.toml"
+MIN_ACCURACY = 0.95
+MIN_REFUSAL = 0.90
+
+
+@dataclass(frozen=True)
+class Result:
+    section: str  # en, ar, offtopic
+    question: str
+    expected: str | None
+    got: str | None
+    nearest: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.got == self.expected
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> dict:
+    if not EVAL_PATH.exists():
+        pytest.skip(f"{EVAL_PATH} is not there yet")
+    with open(EVAL_PATH, "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def results(evaluation) -> dict[str, list[Result]]:
+    matcher = Matcher.from_knowledge(default_knowledge())
+    out: dict[str, list[Result]] = {}
+    for section in ("en", "ar", "offtopic"):
+        rows = []
+        for item in evaluation.get(section, []):
+            match = matcher.match(item["q"], item.get("lang", section if section != "offtopic" else None))
+            rows.append(Result(section, item["q"], item.get("topic"), match.topic_id, match.nearest))
+        out[section] = rows
+    return out
+
+
+def _share(rows: list[Result]) -> float:
+    return sum(r.ok for r in rows) / len(rows) if rows else 0.0
+
+
+def test_the_evaluation_set_is_well_formed(evaluation):
+    topics = set(default_knowledge().topics)
+    for lang in ("en", "ar"):
+        assert evaluation.get(lang), f"no [[{lang}]] questions"
+        unknown = {item["topic"] for item in evaluation[lang]} - topics
+        assert not unknown, f"[[{lang}]] labels name unknown topics: {sorted(unknown)}"
+    assert evaluation.get("offtopic"), "no [[offtopic]] questions"
+
+
+def test_no_evaluation_question_is_a_topic_example(evaluation):
+    knowledge = default_knowledge()
+    examples = {normalize(ex) for topic in knowledge.topics.values()
+                for exs in topic.examples.values() for ex in exs}
+    shared = [item["q"] for section in ("en", "ar", "offtopic") for item in evaluation.get(section, [])
+              if normalize(item["q"]) in examples]
+    assert not shared, f"evaluation questions copied into the examples: {shared}"
+
+
+def test_print_the_figures(results, capsys):
+    lines = ["", "question matching on tests/eval/questions.toml:"]
+    for lang in ("en", "ar"):
+        rows = results[lang]
+        refused = sum(r.got is None for r in rows)
+        lines.append(f"  accuracy {lang}: {_share(rows):.3f} ({sum(r.ok for r in rows)}/{len(rows)}; "
+                     f"{refused} declined, {len(rows) - refused - sum(r.ok for r in rows)} wrong topic)")
+    rows = results["offtopic"]
+    lines.append(f"  off-topic refusal: {_share(rows):.3f} ({sum(r.ok for r in rows)}/{len(rows)})")
+    misses = [r for section in ("en", "ar", "offtopic") for r in results[section] if not r.ok]
+    if misses:
+        lines.append("  misses (expected -> got | question):")
+        lines += [f"    [{r.section}] {r.expected} -> {r.got} | {r.question}" for r in misses]
+    with capsys.disabled():
+        print("\n".join(lines))
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_accuracy_per_language(results, lang):
+    accuracy = _share(results[lang])
+    assert accuracy >= MIN_ACCURACY, f"{lang} accuracy {accuracy:.3f} < {MIN_ACCURACY}"
+
+
+def test_off_topic_refusal(results):
+    refusal = _share(results["offtopic"])
+    assert refusal >= MIN_REFUSAL, f"off-topic refusal {refusal:.3f} < {MIN_REFUSAL}"
