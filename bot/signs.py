@@ -32,7 +32,7 @@ from bot.textnorm import normalize
 
 CATALOGUE_PATH = SEEDS_DIR / "signs.toml"
 GROUPS = ("military", "place", "benefit", "arrangement", "lure", "pressure")
-GAP = 4  # how many words "*" in a phrase pattern may stand for
+GAP = 5  # how many words "*" in a phrase pattern may stand for
 MAX_TEXT = 12_000  # longer texts are checked on their start (Telegram's own limit is 4,096)
 
 # Verdicts, from `verdict()`.
