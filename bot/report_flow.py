@@ -788,6 +788,8 @@ def build_conversation(svc: Services) -> ConversationHandler:
 def register(application: Application) -> None:
     """Adds the report conversation, then /myreports, /forget and the group answers."""
     svc: Services = application.bot_data[SERVICES_KEY]
+    # ConversationHandler logs conversation keys, which are raw Telegram ids, at DEBUG.
+    logging.getLogger("telegram.ext.ConversationHandler").setLevel(logging.INFO)
     groups = filters.ChatType.GROUPS
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)

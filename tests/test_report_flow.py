@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -583,3 +584,28 @@ async def test_a_checked_offer_joins_the_report_in_progress(start_bot, fake_api:
         [{"kind": "forward", "text": "Second offer", "origin_type": "hidden_user", "origin": "Hidden HR"}])
     assert not checked.edited  # another feature's message is left as it is
     await fake_api.wait_for(lambda: not fake_api.unanswered_callbacks(), what="every button to be answered")
+
+
+async def test_logs_hold_no_id_name_or_report_text(running_bot, fake_api: FakeTelegramServer, caplog, alerts):
+    caplog.set_level(logging.INFO)
+    user = FakeUser(fake_api, "Layla", id=918273699, username="layla_reports", language_code="en")
+    await user.ask("/report")
+    await user.click("report:chan:whatsapp")
+    await user.click("report:next:offers")
+    await user.ask("Jordan")
+    await user.ask("@secret_recruiter")
+    await user.ask("A very private description of what happened.")
+    await user.forward("Join the army, big money", "Hidden Recruiter")
+    await user.wait_reply()
+    await user.click("report:next:evidence")
+    await user.click("report:about:self")
+    review = await user.click("report:contact:yes")
+    done = await user.click(submit_data(review))
+    reference = REFERENCE.search(done.text).group()
+    await user.ask("/forget")
+    await user.click("report:forget:yes")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "report" in logged  # the flow does log, without saying who or what
+    for secret in ("918273699", "layla_reports", "Layla", "secret_recruiter", "very private", "Join the army",
+                   "Hidden Recruiter", reference):
+        assert secret not in logged, secret
