@@ -19,6 +19,10 @@ lead the database astray. Each draft remembers the last update ids it applied, s
 Telegram delivers twice (polling after a restart) is not applied twice: toggles don't flip back,
 evidence isn't added twice; a submit is made idempotent by the draft id (`reports.submit_report`).
 
+Buttons of the report's own messages edit that message (the review is finally replaced by the
+confirmation, so the report's text leaves the screen); entry buttons under other features'
+messages (an answer, a checked offer) leave those messages alone and send a new one.
+
 A draft untouched for `DRAFT_TTL_HOURS` expires when the user next writes: they are told, and it
 is deleted (we keep no chat id to tell them sooner). Start-up silently deletes drafts older still
 (`reports.STALE_DRAFT_GRACE` past the TTL).
@@ -291,9 +295,13 @@ async def _load(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | No
 
 
 def step(*states: int) -> Callable[[StepHandler], Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]]:
-    """Makes a step handler: loads the draft, checks its stored step is one of `states` (any, if
-    none given), skips an update already applied, turns a rejected answer into a notice, and
-    answers the button."""
+    """Wraps a step handler with what every step does.
+
+    Loads the draft (or says it is gone or expired), checks its stored step is one of `states`
+    (any, if none given) else asks the stored step again, ignores an update already applied,
+    turns a rejected answer (too long, too many, unknown) into a notice above the same question,
+    and answers the button.
+    """
 
     def decorate(fn: StepHandler) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]:
         @functools.wraps(fn)
