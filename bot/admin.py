@@ -65,6 +65,7 @@ PAGE_SIZE = 10
 MAX_TEXT = 1200
 ALERT_TEXT = 600
 MAX_NOTES = 5
+MAX_EVIDENCE = 5
 EXCERPT = 60
 MAX_UPLOAD = 50 * 2**20  # the Bot API's limit for files a bot sends
 FIT = 4000  # Telegram takes 4,096; a margin for what the estimate may miss
@@ -193,8 +194,14 @@ def report_context(renderer: Renderer, lang: str, report: dict, limit: int = MAX
     for name in ("channel", "country", "about"):
         shown[name] = label(renderer, lang, name, shown[name])
     shown["offers"] = [label(renderer, lang, "offer", offer) for offer in shown["offers"]]
+    attachments = [a for a in report.get("attachments") or [] if isinstance(a, dict)]
+    evidence = [{"kind": a.get("kind", ""), "origin": _short(a.get("origin"), small)[0],
+                 "text": _short(a.get("text"), limit // 3)[0]} for a in attachments if a.get("text")]
     return {
         "r": shown,
+        "files": [a for a in attachments if a.get("file_id")],
+        "evidence": evidence[:MAX_EVIDENCE],
+        "hidden_evidence": max(0, len(evidence) - MAX_EVIDENCE),
         "status_name": status_name(renderer, lang, report["status"]),
         "description": description,
         "forwarded_text": forwarded,
@@ -320,6 +327,10 @@ async def _send_attachment(context: ContextTypes.DEFAULT_TYPE, chat_id: int, att
         await context.bot.send_voice(voice=file_id, **common)
     elif kind == "audio":
         await context.bot.send_audio(audio=file_id, **common)
+    elif kind == "animation":
+        await context.bot.send_animation(animation=file_id, **common)
+    elif kind == "video_note":
+        await context.bot.send_video_note(video_note=file_id, **common)
     else:
         await context.bot.send_document(document=file_id, **common)
 

@@ -5,7 +5,8 @@ bytes. Rows are streamed from a cursor: memory stays flat whatever the number of
 
 - CSV: UTF-8 with a byte order mark (so spreadsheets show Arabic), and every cell that a
   spreadsheet would run as a formula (starting with = + - @, tab, CR or LF) gets a leading
-  apostrophe, as OWASP advises. Lists are joined with "; ".
+  apostrophe, as OWASP advises. Lists of ids are joined with "; "; attachments (objects with
+  a kind, a file id, a text, an origin) are one JSON array.
 - JSON: one array of objects, text exactly as stored, lists as lists.
 
 The reporter appears only as their pseudonym (`reporter`); the chat id kept for contacting a
@@ -128,10 +129,8 @@ def _csv_cell(name: str, value: Any) -> str:
     if value is None:
         return ""
     if name == "attachments":
-        value = "; ".join(
-            f"{item.get('kind', '')}:{item.get('file_id', '')}" if isinstance(item, dict) else str(item)
-            for item in value
-        )
+        # Each item is an object (kind, file id, text, origin): kept whole, as compact JSON.
+        value = json.dumps(value, ensure_ascii=False) if value else ""
     elif isinstance(value, list):
         value = "; ".join(str(item) for item in value)
     elif isinstance(value, bool):

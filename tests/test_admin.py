@@ -128,7 +128,9 @@ def test_reports_and_alerts_render_escaped_within_telegram_limits(db, lang):
     long_text = "<b>&" + "x" * 5000
     report = _full_report(
         db, id=123456789012, description=long_text, forwarded_text=long_text, channel="<i>", country="&",
-        offers=json.dumps(["<money>"]), attachments=json.dumps([{"kind": "photo", "file_id": "F"}]),
+        offers=json.dumps(["<money>"]),
+        attachments=json.dumps([{"kind": "photo", "file_id": "F", "text": "<caption>"}] +
+                               [{"kind": "forward", "text": long_text, "origin_type": "user", "origin": "<rec>"}] * 7),
         signs=json.dumps(["visa"]), contacts_found=json.dumps(["@x<"]), recruiter_contact="<a href='x'>",
         forward_origin_type="channel", forward_origin="<chan>", contact_ok=1, contact_chat_id=555000111,
         source="guided", about="self", updated_at="2026-11-30T10:00:00+00:00")
@@ -141,6 +143,8 @@ def test_reports_and_alerts_render_escaped_within_telegram_limits(db, lang):
         for row in reply.buttons:
             for button in row:
                 assert len(button.data.encode()) <= 64
+    full = report_reply(renderer, lang, report, []).text
+    assert "&lt;caption&gt;" in full and "&lt;rec&gt;" in full and "/export" in full
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])

@@ -76,7 +76,8 @@ def test_csv_starts_with_a_bom_and_keeps_arabic(db):
     assert data.count(b"\xef\xbb\xbf") == 1
     second = csv_rows(data)[1]
     assert second["description"] == "عرض عمل في روسيا براتب 3000 دولار\nمع جنسية"
-    assert second["attachments"] == "photo:AgACphoto; document:BQACdoc"
+    assert json.loads(second["attachments"]) == [{"kind": "photo", "file_id": "AgACphoto"},
+                                                 {"kind": "document", "file_id": "BQACdoc"}]
     assert second["contact_ok"] == "no"
     assert list(csv_rows(data)[0].keys()) == list(FIELDS)
 
