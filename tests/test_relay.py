@@ -164,3 +164,36 @@ async def test_without_an_admin_chat_answers_go_to_each_admin(start_bot, fake_ap
     answer = fake_api.last_message(admin.id)
     await admin.send("got it", reply_to=answer.json)
     await fake_api.wait_for(lambda: "got it" in (fake_api.last_text(reporter.id) or ""))
+
+
+async def test_from_a_real_report_to_an_answer_and_back(bot, fake_api, admin, admin_group):
+    """A guided Arabic report with consent: alert, an admin's reply to it, the reporter's answer."""
+    reporter = FakeUser(fake_api, "Khalid Secret", username="khalid_secret", language_code="ar")
+    await reporter.ask("/report")
+    await reporter.click("report:chan:telegram")
+    await reporter.click("report:offer:job_visa")
+    await reporter.click("report:next:offers")
+    await reporter.click("report:country:JO")
+    await reporter.click("report:next:recruiter")
+    await reporter.ask("عرض عليّ شخص عملًا حارسًا في روسيا، وطلب صورة جواز سفري.")
+    await reporter.click("report:next:evidence")
+    await reporter.click("report:about:self")
+    review = await reporter.click("report:contact:yes")
+    submit = next(d for d in review.callback_data if d.startswith("report:submit:"))
+    await reporter.click(submit)
+    await fake_api.wait_for(lambda: fake_api.last_message(admin_group.id) is not None)
+    alert = fake_api.last_message(admin_group.id)
+    (report,) = await rows(bot, "select id, reference from reports")
+    assert report["reference"] in alert.text and "Telegram" in alert.text and "جواز سفري" in alert.text
+    assert_no_identity(alert.text, reporter)
+    await admin.send("Please stop answering them. Are you safe?", chat=admin_group, reply_to=alert.json)
+    await fake_api.wait_for(lambda: "Are you safe?" in (fake_api.last_text(reporter.id) or ""))
+    relayed = fake_api.last_message(reporter.id)
+    assert report["reference"] in relayed.text and "رسالة من الفريق" in relayed.text
+    assert_no_identity(relayed.text, admin)
+    await reporter.click(f"relay:ans:{report['id']}")
+    await reporter.send("نعم، أنا بخير وشكرًا")
+    await fake_api.wait_for(lambda: "أنا بخير" in (fake_api.last_text(admin_group.id) or ""))
+    answer = fake_api.last_message(admin_group.id)
+    assert report["reference"] in answer.text
+    assert_no_identity(answer.text, reporter)
