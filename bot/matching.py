@@ -43,6 +43,7 @@ from bot.textnorm import is_arabic, normalize, stem, variants
 VOCABULARY_PATH = SEEDS_DIR / "vocabulary.toml"
 
 CONCEPT = "~"  # prefix of concept tokens, which no normalised word can start with
+_STOP = ""  # what `Matcher._read_word` returns for a stop word
 
 # Weights and thresholds of the decision (tuned on the topics' examples by cross-validation and on a
 # hand-written development set; see bench/matching.py and tests/test_eval.py).
@@ -50,10 +51,13 @@ W_EXAMPLE, W_TOPIC, W_FUZZY = 0.62, 0.25, 0.13
 Q_SHARE = 0.5
 ENTROPY_MIX = 0.5
 SATURATION = 0.05  # topic coverage: a word used by a share p of the examples counts p / (p + SATURATION)
-ACCEPT = 0.42  # minimum score with domain evidence
-ACCEPT_WITHOUT_DOMAIN = 0.62  # minimum score without it (and nothing unknown in the question)
-MAX_UNKNOWN = 0.3  # without domain evidence: the largest share of the question's weight left unknown
-MARGIN = 0.03  # without domain evidence: the lead over the runner-up
+ACCEPT = 0.35  # minimum score with domain evidence ...
+UNKNOWN_PENALTY = 0.3  # ... after subtracting this times the share of the question left unknown
+ACCEPT_WITHOUT_DOMAIN = 0.5  # the same without domain evidence ...
+UNKNOWN_PENALTY_WITHOUT_DOMAIN = 0.6
+MAX_UNKNOWN = 0.4  # ... where at most this share of the question's weight may be unknown
+MIN_INFORMATION = 1.0  # the least total weight of a question's words for an answer
+MARGIN = 0.0  # ... and the best topic must lead the runner-up by this much
 NEAREST_MIN = 0.12  # lowest score a topic needs to be offered as a button
 NEAREST_COUNT = 3
 _FUZZY_LIMIT = 24  # examples compared character by character
@@ -117,6 +121,10 @@ def load_vocabulary(path: Path = VOCABULARY_PATH) -> Vocabulary:
             if stems.get(root, token) != token:
                 ambiguous_stems.add(root)
             stems.setdefault(root, token)
+    for word, token in list(words.items()):
+        # "الخارجية" also stands without its article, as in "للخارجية" once ل is read off.
+        if word.startswith("ال") and len(word) > 4 and is_arabic(word):
+            words.setdefault(word[2:], token)
     for phrase in stop_phrases:
         phrases.setdefault(tuple(stem(p) for p in phrase.split()), "")
     for root in ambiguous_stems:
@@ -175,7 +183,7 @@ class Matcher:
                 for word in normalize(text).split():
                     if word not in lexicon and word not in self.vocabulary.stopwords:
                         token = self._read_word(word)
-                        if token is not None:
+                        if token:
                             lexicon.setdefault(word, token)
         self._topic_ids = list(topics)
         self._known = {t for items in analysed.values() for toks in items for t in toks}
@@ -282,23 +290,26 @@ class Matcher:
         except KeyError:
             pass
         token = self._read_word(word)
-        if token is None and word not in self.vocabulary.stopwords and not word.isdigit():
+        if token is None:
             token = self._typo(word)
-        if token is None and word not in self.vocabulary.stopwords:
+        if token is None:
             root = stem(word)
             token = None if root in self.vocabulary.stopwords else root
+        elif token == _STOP:
+            token = None
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[word] = token
         return token
 
     def _read_word(self, word: str) -> str | None:
-        """The token of a word if it is known one way or another (None: stop word or unknown)."""
+        """The token of a word if it is known one way or another: `_STOP` for a stop word, None
+        when unknown."""
         vocab = self.vocabulary
         if word in vocab.words:
             return vocab.words[word]
         if word in vocab.stopwords:
-            return None
+            return _STOP
         if word in self._lexicon:
             return self._lexicon[word]
         if word.isdigit():
@@ -308,8 +319,8 @@ class Matcher:
                 return vocab.words[candidate]
             if candidate in vocab.stems:
                 return vocab.stems[candidate]
-            if candidate in vocab.stopwords:
-                return None
+            if candidate in vocab.stopwords and word.endswith(candidate):  # only particles read off
+                return _STOP
             if candidate in self._known:
                 return candidate
         return None
@@ -381,9 +392,14 @@ class Matcher:
             return Match(None, 0.0, nearest)
         best_id, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if self.domain_evidence(tokens) >= 1.0:
-            confident = best >= ACCEPT
+        evidence = self.domain_evidence(tokens)
+        if evidence < 0:  # about something else: the Jordanian army, a Jordanian passport
+            confident = False
+        elif sum(self._idf.get(t, self._unknown_idf) for t in tokens) < MIN_INFORMATION:
+            confident = False  # only words every topic uses ("Russia?"): too vague to pick one
+        elif evidence >= 1.0:
+            confident = best - UNKNOWN_PENALTY * unknown >= ACCEPT
         else:
-            confident = (best >= ACCEPT_WITHOUT_DOMAIN and unknown <= MAX_UNKNOWN
-                         and best - runner_up >= MARGIN)
+            confident = (unknown <= MAX_UNKNOWN and best - runner_up >= MARGIN
+                         and best - UNKNOWN_PENALTY_WITHOUT_DOMAIN * unknown >= ACCEPT_WITHOUT_DOMAIN)
         return Match(best_id if confident else None, best, nearest)
