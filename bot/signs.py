@@ -387,6 +387,24 @@ def verdict(catalogue: Catalogue, sign_ids: Iterable[str]) -> str:
     return SOME
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    signs: tuple[Sign, ...]  # most serious first
+    contacts: tuple[str, ...]
+    verdict: str  # LIKELY, SOME or NONE
+
+    @property
+    def sign_ids(self) -> list[str]:
+        return [sign.id for sign in self.signs]
+
+
+def check_offer(catalogue: Catalogue, text: str, extra_links: Iterable[str] = ()) -> CheckResult:
+    """Checks an offer: its warning signs, the contacts it carries, and the verdict."""
+    signs = tuple(hit.sign for hit in catalogue.check(text))
+    return CheckResult(signs=signs, contacts=tuple(find_contacts(text, extra_links)),
+                       verdict=verdict(catalogue, [sign.id for sign in signs]))
+
+
 # --- is it an offer? ------------------------------------------------------------------------
 
 LONG_TEXT = 200
