@@ -56,7 +56,7 @@ UNKNOWN_PENALTY = 0.3  # ... after subtracting this times the share of the quest
 ACCEPT_WITHOUT_DOMAIN = 0.5  # the same without domain evidence ...
 UNKNOWN_PENALTY_WITHOUT_DOMAIN = 0.6
 MAX_UNKNOWN = 0.4  # ... where at most this share of the question's weight may be unknown
-MIN_INFORMATION = 1.0  # the least total weight of a question's words for an answer
+MIN_INFORMATION = 0.6  # the least total weight of a question's words for an answer
 MARGIN = 0.0  # ... and the best topic must lead the runner-up by this much
 NEAREST_MIN = 0.12  # lowest score a topic needs to be offered as a button
 NEAREST_COUNT = 3
@@ -251,8 +251,9 @@ class Matcher:
         # Typos rarely touch the first letter: candidates are grouped by it, which is also faster.
         # Four-letter Arabic words are corrected only to vocabulary words, not to example words.
         choices: dict[tuple[str, bool], list[str]] = {}
-        for word in lexicon:
-            if len(word) >= 4:
+        for word, token in lexicon.items():
+            # Never "correct" a word into something unrelated (a negative domain): too unsure.
+            if len(word) >= 4 and self.vocabulary.domain.get(token, 0.0) >= 0:
                 choices.setdefault((word[0], len(word) > 4 or word in self.vocabulary.words), []).append(word)
         self._fuzzy_choices = choices
 
