@@ -216,3 +216,35 @@ def test_matching_is_fast(matcher):
     timings.sort()
     # 2 ms is the target (bench/matching.py); the test allows for a busy machine.
     assert timings[int(len(timings) * 0.99)] < 0.010
+
+
+def test_something_else_named_outweighs_domain_words(matcher):
+    # The Jordanian army, a Jordanian passport, football: not recruitment into Russia's army.
+    assert matcher.domain_evidence(matcher.analyse("join the jordanian army")) < 1
+    assert matcher.match("how do I join the Jordanian army").topic_id is None
+    assert matcher.match("best football team in russia").topic_id is None
+    assert matcher.match("احسن فريق كورة بروسيا").topic_id is None
+
+
+def test_a_question_of_generic_words_only_is_too_vague(matcher):
+    assert matcher.match("Russia?").topic_id is None
+    assert matcher.match("روسيا").topic_id is None
+    assert matcher.match("what time is it in moscow").topic_id is None
+
+
+def test_domain_evidence_adds_up(matcher):
+    assert matcher.domain_evidence(matcher.analyse("Russia")) >= 1
+    assert matcher.domain_evidence(matcher.analyse("Jordanians")) < 1
+    assert matcher.domain_evidence(matcher.analyse("Jordanians killed")) >= 1
+    assert matcher.match("how many jordanians died").topic_id == "jordanian_deaths"
+
+
+def test_unknown_numbers_do_not_count_against_a_question(matcher):
+    assert matcher.match("they told me 3000 dollars a month in the russian army, is that real").topic_id == "money"
+
+
+def test_a_long_pasted_text_is_matched_quickly(matcher):
+    text = ("a man on telegram offered me a job in russia with a big salary and a russian passport " * 50)[:4000]
+    started = time.perf_counter()
+    matcher.match(text)
+    assert time.perf_counter() - started < 0.05
