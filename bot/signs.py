@@ -213,7 +213,10 @@ def word_forms(word: str) -> frozenset[str]:
     for form in list(forms):
         for suffix in _SUFFIXES:
             if form.endswith(suffix) and len(form) - len(suffix) >= 3:
-                forms.add(form[: -len(suffix)])
+                stem = form[: -len(suffix)]
+                forms.add(stem)
+                if stem.endswith("ت"):  # جنسيتك: the taa marbuta of جنسية before an ending
+                    forms.add(stem[:-1] + "ه")
     return frozenset(forms)
 
 

@@ -1,0 +1,88 @@
+"""The offer-check evaluation: tests/eval/offers.toml against bot/signs.py.
+
+Per language, sign recall and precision (micro-averaged over signs) must be at least 0.90, and no
+harmless offer may get the "may be a recruitment attempt" verdict. The figures are printed per
+language and per batch (`main`, then the two held-out batches written after tuning; see the
+file's comments): run `pytest tests/test_offer_eval.py -s` to see them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.signs import LIKELY, default_catalogue, verdict
+
+EVAL = Path(__file__).parent / "eval" / "offers.toml"
+LANGS = ("en", "ar")
+
+
+@pytest.fixture(scope="module")
+def offers() -> list[dict]:
+    with open(EVAL, "rb") as f:
+        return tomllib.load(f)["offers"]
+
+
+def figures(entries: list[dict]) -> dict[str, float | int]:
+    catalogue = default_catalogue()
+    tp = fp = fn = caught = recruitment = flagged_harmless = 0
+    for entry in entries:
+        found = set(catalogue.sign_ids(entry["text"]))
+        wanted = set(entry["signs"])
+        tp += len(found & wanted)
+        fp += len(found - wanted)
+        fn += len(wanted - found)
+        likely = verdict(catalogue, found) == LIKELY
+        if entry["harmless"]:
+            flagged_harmless += likely
+        else:
+            recruitment += 1
+            caught += likely
+    return {
+        "offers": len(entries),
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recruitment_flagged": caught / recruitment if recruitment else 1.0,
+        "harmless_flagged": flagged_harmless,
+    }
+
+
+def _line(name: str, f: dict) -> str:
+    return (f"{name:<14} offers {f['offers']:>3}  sign recall {f['recall']:.3f}  precision {f['precision']:.3f}  "
+            f"recruitment flagged {f['recruitment_flagged']:.0%}  harmless flagged {f['harmless_flagged']}")
+
+
+def test_the_evaluation_set_is_big_enough_and_uses_known_signs(offers):
+    known = set(default_catalogue().ids)
+    counts = Counter((o["lang"], o["harmless"]) for o in offers)
+    for lang in LANGS:
+        assert counts[(lang, False)] + counts[(lang, True)] >= 45
+        assert counts[(lang, True)] >= 15
+    unknown = {sign for o in offers for sign in o["signs"]} - known
+    assert not unknown, f"labels name signs the catalogue lacks: {sorted(unknown)}"
+    assert {sign for o in offers for sign in o["signs"]} == known, "every sign is evaluated"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sign_recall_and_precision(offers, lang):
+    entries = [o for o in offers if o["lang"] == lang]
+    overall = figures(entries)
+    print()
+    print(_line(f"{lang} all", overall))
+    for batch in ("main", "holdout", "holdout2"):
+        part = [o for o in entries if o.get("set", "main") == batch]
+        if part:
+            print(_line(f"{lang} {batch}", figures(part)))
+    assert overall["recall"] >= 0.90
+    assert overall["precision"] >= 0.90
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_harmless_offer_is_called_recruitment(offers, lang):
+    catalogue = default_catalogue()
+    flagged = [o["style"] for o in offers if o["lang"] == lang and o["harmless"]
+               and verdict(catalogue, catalogue.sign_ids(o["text"])) == LIKELY]
+    assert flagged == []
