@@ -55,7 +55,12 @@ def main() -> None:
             matcher.match(text)
             timings.append((time.perf_counter() - t0) * 1000)
     warm = sorted(timings)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    executable = Path(sys.executable)
+    try:
+        executable = executable.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    print(f"command: {' '.join([str(executable), *sys.argv])}")
     print(f"questions: {len(items)} (evaluation set {'included' if EVAL_PATH.exists() else 'missing'}), "
           f"rounds: {args.rounds}, build: {build_ms:.0f} ms")
     for label, data in (("cold (first round)", cold if args.rounds > 1 else warm),
