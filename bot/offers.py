@@ -13,16 +13,14 @@ verdict, the contacts found, and buttons: report it (`check:report:<id>`, opened
 conversation), ask a question (`menu:topics`), dismiss (`check:dismiss:<id>`).
 
 Nothing is written to the database: the check is kept in memory only (`bot.signs.remember_check`)
-for an hour so that "report it" can pre-fill the report; the waiting state and a pasted text
-waiting for Yes/No live in `context.user_data`, which this bot never persists.
+for an hour so that "report it" can pre-fill the report; the waiting state lives in
+`context.user_data` (never persisted), and a pasted text waiting for Yes/No in memory for 15
+minutes at most (`bot.signs.hold_pasted`).
 """
 
 from __future__ import annotations
 
-import secrets
 import time
-from typing import Any
-
 from telegram import Message, MessageEntity, MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser, \
     MessageOriginUser, Update
 from telegram.constants import ChatType
@@ -35,11 +33,11 @@ from bot.language import script_language
 from bot.questions import answer_question
 from bot.replies import Button, Reply
 from bot.services import Services, services
-from bot.signs import CheckResult, check_offer, default_catalogue, forget_check, looks_like_offer, remember_check
+from bot.signs import (CheckResult, check_offer, default_catalogue, forget_check, hold_pasted, looks_like_offer,
+                       remember_check, take_pasted)
 from bot.ui import edit_or_send, send
 
 WAITING_KEY = "offers.waiting"  # user_data: when /check started waiting for the offer (monotonic)
-PENDING_KEY = "offers.pending"  # user_data: a pasted text waiting for Yes/No
 WAIT_SECONDS = 15 * 60
 TOKEN = r"[A-Za-z0-9_-]{4,16}"
 MAX_MESSAGE = 4096
@@ -161,7 +159,6 @@ async def _language(svc: Services, update: Update, text: str) -> str:
 
 def _stop_waiting(context: ContextTypes.DEFAULT_TYPE) -> None:
     context.user_data.pop(WAITING_KEY, None)
-    context.user_data.pop(PENDING_KEY, None)
 
 
 async def _check(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *,
@@ -249,9 +246,7 @@ async def pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Asks whether a pasted text that reads like an offer should be checked."""
     svc = services(context)
     message = update.effective_message
-    token = secrets.token_urlsafe(6)
-    context.user_data[PENDING_KEY] = {"token": token, "text": message.text, "links": hidden_links(message),
-                                      "created_at": time.monotonic()}
+    token = hold_pasted(svc.memory, svc.user_key(update.effective_user.id), message.text, hidden_links(message))
     lang = await _language(svc, update, message.text)
     await send(update, context, confirm_reply(svc.renderer, lang, token))
 
@@ -261,13 +256,12 @@ async def paste_answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc = services(context)
     query = update.callback_query
     _, answer, token = query.data.split(":", 2)
-    pending: dict[str, Any] | None = context.user_data.get(PENDING_KEY)
+    pending = take_pasted(svc.memory, svc.user_key(update.effective_user.id), token)
     await query.answer()
-    if not pending or pending["token"] != token or time.monotonic() - pending["created_at"] > WAIT_SECONDS:
+    if pending is None:
         lang = await svc.language_for(update)
         await edit_or_send(update, context, Reply(svc.renderer.html(lang, "offers/expired")))
         return
-    context.user_data.pop(PENDING_KEY, None)
     if answer == "yes":
         await _check(update, context, pending["text"], links=pending["links"], edit=True)
         return

@@ -582,3 +582,34 @@ def prune_checks(memory: MutableMapping[str, Any], now: float | None = None) -> 
     checks = memory.get(CHECKS_KEY, {})
     for check_id in [k for k, v in checks.items() if now - v["created_at"] > CHECK_TTL]:
         del checks[check_id]
+
+
+PENDING_KEY = "offer_pending"
+PENDING_TTL = 900.0  # seconds a pasted text waits for its Yes/No
+
+
+def hold_pasted(memory: MutableMapping[str, Any], user_key: str, text: str, links: list[str],
+                now: float | None = None) -> str:
+    """Keeps a pasted text (one per user, in memory) until the user says whether to check it.
+
+    Returns the token its Yes/No buttons carry. Texts nobody answered are dropped after 15 minutes.
+    """
+    now = time.monotonic() if now is None else now
+    pending: dict[str, dict[str, Any]] = memory.setdefault(PENDING_KEY, {})
+    for key in [k for k, v in pending.items() if now - v["created_at"] > PENDING_TTL]:
+        del pending[key]
+    token = secrets.token_urlsafe(6)
+    pending[user_key] = {"token": token, "text": text, "links": list(links), "created_at": now}
+    return token
+
+
+def take_pasted(memory: MutableMapping[str, Any], user_key: str, token: str,
+                now: float | None = None) -> dict[str, Any] | None:
+    """Returns and forgets the user's pasted text if `token` is its current one and still fresh."""
+    now = time.monotonic() if now is None else now
+    pending = memory.get(PENDING_KEY, {})
+    entry = pending.get(user_key)
+    if entry is None or entry["token"] != token:
+        return None
+    del pending[user_key]
+    return entry if now - entry["created_at"] <= PENDING_TTL else None

@@ -14,7 +14,7 @@ from fakeapi.users import FakeChannel, FakeGroup, FakeUser, origin_hidden_user
 from bot.i18n import Renderer
 from bot.knowledge import default_knowledge
 from bot.offers import check_reply
-from bot.signs import CHECKS_KEY, CheckResult, default_catalogue
+from bot.signs import CHECKS_KEY, PENDING_KEY, CheckResult, default_catalogue
 
 RECRUITER_POST = """🇷🇺 OFFICIAL CONTRACT WITH THE RUSSIAN MINISTRY OF DEFENCE 🇷🇺
 Salary from 200,000 rubles per month + one-time sign-up bonus 1,000,000 rubles.
@@ -163,6 +163,7 @@ async def test_pasted_text_answered_as_a_question_after_no(running_bot, fake_api
     answer = await user.click(question.callback_data[1])
     assert "Check it for" not in answer.text
     assert _checks(running_bot) == {}
+    assert running_bot.services.memory[PENDING_KEY] == {}  # the pasted text is not kept
 
 
 async def test_short_question_is_not_taken_for_an_offer(running_bot, fake_api):

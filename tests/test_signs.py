@@ -6,8 +6,9 @@ import pytest
 
 from bot.knowledge import default_knowledge
 from bot.signs import (CHECKS_KEY, CHECK_TTL, LIKELY, MAX_CHECKS, NONE, SOME, check_offer, default_catalogue,
-                       find_contacts, forget_check, is_question, load_catalogue, looks_like_offer, recall_check,
-                       remember_check, validate_catalogue, verdict, word_forms)
+                       find_contacts, forget_check, hold_pasted, is_question, load_catalogue, looks_like_offer, recall_check,
+                       remember_check, take_pasted, validate_catalogue, verdict, word_forms)
+from bot.signs import PENDING_KEY, PENDING_TTL
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +280,16 @@ def test_only_the_owner_can_forget_a_check():
     assert not forget_check(memory, check_id, "intruder")
     assert forget_check(memory, check_id, "u1")
     assert check_id not in memory[CHECKS_KEY]
+
+
+def test_a_pasted_text_waits_for_its_own_button_and_not_for_long():
+    memory: dict = {}
+    old = hold_pasted(memory, "u1", "first", [], now=0.0)
+    token = hold_pasted(memory, "u1", "second", ["https://x.ru"], now=1.0)
+    assert take_pasted(memory, "u1", old, now=2.0) is None  # replaced by the newer paste
+    assert take_pasted(memory, "u2", token, now=2.0) is None  # someone else's
+    assert take_pasted(memory, "u1", token, now=2.0)["text"] == "second"
+    assert take_pasted(memory, "u1", token, now=3.0) is None  # taken once
+    hold_pasted(memory, "u3", "never answered", [], now=10.0)
+    hold_pasted(memory, "u4", "later", [], now=10.0 + PENDING_TTL + 1)
+    assert set(memory[PENDING_KEY]) == {"u4"}
