@@ -415,7 +415,7 @@ _QUESTION_START = frozenset(normalize(w) for w in (
     "what", "how", "why", "is", "are", "can", "could", "should", "do", "does", "did", "who", "where",
     "when", "which", "will", "would", "tell", "explain",
     "هل", "كيف", "ماذا", "ما", "لماذا", "ليش", "ليه", "شو", "ايش", "إيش", "وين", "كم", "مين", "شلون",
-    "اشلون", "ازاي", "إزاي", "متى", "امتى", "أين", "اين",
+    "اشلون", "ازاي", "إزاي", "متى", "امتى", "أين", "اين", "قديش", "اديش", "كديش", "شقد", "بكم", "ايش",
 ))
 
 
@@ -429,16 +429,18 @@ def is_question(text: str) -> bool:
 def looks_like_offer(text: str, sign_count: int, contact_count: int) -> bool:
     """Tells whether a pasted text reads like an offer to check rather than a question.
 
-    A long text (over 200 characters) with a sign or a contact; a shorter one with three signs,
-    or two and a contact. A short question is never an offer; a long one needs two signs or a
-    contact.
+    A long text (over 200 characters) with a sign or a contact; a shorter one with two signs and a
+    contact, or three signs and a number (offers state pay and dates; keyword queries such as
+    "tourist visa Russia recruitment" don't). A short question is never an offer; a long one
+    needs two signs or a contact.
     """
     long = len(text.strip()) > LONG_TEXT
     if is_question(text):
         return long and (sign_count >= 2 or contact_count > 0)
     if long:
         return sign_count >= 1 or contact_count > 0
-    return sign_count >= 3 or (sign_count >= 2 and contact_count > 0)
+    has_number = any(ch.isdigit() for ch in text)
+    return (sign_count >= 2 and contact_count > 0) or (sign_count >= 3 and has_number)
 
 
 # --- contacts -------------------------------------------------------------------------------

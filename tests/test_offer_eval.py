@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.signs import LIKELY, default_catalogue, verdict
+from bot.signs import LIKELY, check_offer, default_catalogue, looks_like_offer, verdict
 
 EVAL = Path(__file__).parent / "eval" / "offers.toml"
 LANGS = ("en", "ar")
@@ -86,3 +86,22 @@ def test_no_harmless_offer_is_called_recruitment(offers, lang):
     flagged = [o["style"] for o in offers if o["lang"] == lang and o["harmless"]
                and verdict(catalogue, catalogue.sign_ids(o["text"])) == LIKELY]
     assert flagged == []
+
+
+def _reads_like_offer(text: str) -> bool:
+    result = check_offer(default_catalogue(), text)
+    return looks_like_offer(text, len(result.signs), len(result.contacts))
+
+
+def test_pasted_offers_are_told_from_questions(offers):
+    """Pasted recruitment offers get "Check this offer?"; the questions people ask don't."""
+    with open(EVAL.parent / "questions.toml", "rb") as f:
+        questions = tomllib.load(f)
+    asked = [e["q"] for key in ("en", "ar", "offtopic") for e in questions.get(key, [])]
+    taken = [q for q in asked if _reads_like_offer(q)]
+    recruitment = [o["text"] for o in offers if not o["harmless"]]
+    detected = sum(_reads_like_offer(text) for text in recruitment)
+    print(f"\nquestions taken for offers: {len(taken)} of {len(asked)}; "
+          f"recruitment offers read as offers: {detected} of {len(recruitment)}")
+    assert len(taken) <= len(asked) // 100, taken
+    assert detected >= 0.95 * len(recruitment)

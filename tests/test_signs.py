@@ -233,8 +233,10 @@ def test_looks_like_offer():
     assert looks_like_offer(long_offer, 0, 1)
     assert not looks_like_offer(long_offer, 0, 0)
     assert looks_like_offer("Russian army contract, 3000$", 3, 0)
+    assert not looks_like_offer("russian army contract citizenship", 3, 0)  # a keyword query
     assert looks_like_offer("Russian army 3000$ @x", 2, 1)
     assert not looks_like_offer("Russian army salary", 2, 0)
+    assert not looks_like_offer("قديش المعاش للمجندين الاجانب بالجيش الروسي", 3, 0)
     assert not looks_like_offer("Does the Russian army pay 3000$ and give citizenship?", 3, 0)
     assert looks_like_offer(long_offer + " What do you think?", 2, 0)
 
