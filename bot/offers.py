@@ -29,7 +29,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot import reports
 from bot.i18n import Renderer
 from bot.knowledge import Knowledge
-from bot.language import script_language
 from bot.questions import answer_question
 from bot.replies import Button, Reply
 from bot.services import Services, services
@@ -151,10 +150,10 @@ def replied_origin(message: Message, checker_id: int | None) -> tuple[str | None
 # --- handlers ----------------------------------------------------------------------------------
 
 async def _language(svc: Services, update: Update, text: str) -> str:
-    """The user's chosen language, else the offer's own, else the usual guess."""
+    """The user's chosen language, else the offer's own (remembered for the buttons under it)."""
     user = update.effective_user
     chosen = await svc.language_choice(svc.user_key(user.id)) if user is not None else None
-    return chosen or script_language(text) or await svc.language_for(update)
+    return chosen or await svc.language_for(update, text)
 
 
 def _stop_waiting(context: ContextTypes.DEFAULT_TYPE) -> None:

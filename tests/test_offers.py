@@ -92,9 +92,24 @@ async def test_check_command_with_text_answers_in_the_offers_language(running_bo
     assert "قد يكون محاولة تجنيد" in reply.text
     assert "الجيش الروسي أو وزارة الدفاع" in reply.text
     assert "@iraq_ru_work" in reply.text
+    closed = await user.click(reply.callback_data[-1])  # the buttons under it answer in Arabic too
+    assert "لم أحتفظ بشيء" in closed.text
+
+
+async def test_a_check_by_command_has_no_origin(running_bot, fake_api):
+    user = FakeUser(fake_api, "Ali")
+    await user.ask("/check " + ARABIC_OFFER)
     check = next(iter(_checks(running_bot).values()))
     assert check["forward_origin_type"] is None and check["forward_origin"] is None
     assert check["text"] == ARABIC_OFFER
+
+
+async def test_a_chosen_language_wins_over_the_offers(running_bot, fake_api):
+    user = FakeUser(fake_api, "Ali", language_code="ar")
+    await user.ask("/language")
+    await user.click("lang:set:en")
+    reply = await user.ask("/check " + ARABIC_OFFER)
+    assert "It may be a recruitment attempt" in reply.text
 
 
 async def test_check_then_the_text_in_the_next_message(running_bot, fake_api):
