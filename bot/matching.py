@@ -361,14 +361,18 @@ class Matcher:
         """Returns (tokens, unknown share, {topic: (best example, topic coverage, fuzzy)})."""
         # A number no example uses says nothing either way ("3000 dollars a month").
         tokens = {t for t in self.analyse(text) if t in self._idf or not t.isdigit()}
-        if not tokens:
+        # Something else named (football, a phone) counts as evidence against the domain only.
+        scored = {t for t in tokens if self.vocabulary.domain.get(t, 0.0) >= 0}
+        if not scored:
             return tokens, 1.0, {}
-        idf = {t: self._idf.get(t, self._unknown_idf) for t in tokens}
+        idf = {t: self._idf.get(t, self._unknown_idf) for t in scored}
         query_weight = sum(idf.values())
-        unknown = sum(w for t, w in idf.items() if t not in self._idf) / query_weight
+        # The share of the question the topics know nothing about (what it names instead included).
+        elsewhere = self._unknown_idf * (len(tokens) - len(scored))
+        unknown = (sum(w for t, w in idf.items() if t not in self._idf) + elsewhere) / (query_weight + elsewhere)
 
         overlap: dict[int, float] = {}
-        for token in tokens:
+        for token in scored:
             for index in self._postings.get(token, ()):
                 overlap[index] = overlap.get(index, 0.0) + idf[token]
         best_example: dict[str, float] = {}
@@ -389,7 +393,7 @@ class Matcher:
         result = {}
         for tid, example_score in best_example.items():
             weights = self._topic_weight[tid]
-            coverage = sum(idf[t] * weights.get(t, 0.0) for t in tokens) / query_weight
+            coverage = sum(idf[t] * weights.get(t, 0.0) for t in scored) / query_weight
             result[tid] = (example_score, coverage, similar.get(tid, 0.0))
         return tokens, unknown, result
 
@@ -411,7 +415,8 @@ class Matcher:
         evidence = self.domain_evidence(tokens)
         if evidence < 0:  # about something else: the Jordanian army, a Jordanian passport
             confident = False
-        elif sum(self._idf.get(t, self._unknown_idf) for t in tokens) < MIN_INFORMATION:
+        elif sum(self._idf.get(t, self._unknown_idf) for t in tokens
+                 if self.vocabulary.domain.get(t, 0.0) >= 0) < MIN_INFORMATION:
             confident = False  # only words every topic uses ("Russia?"): too vague to pick one
         elif evidence >= 1.0:
             confident = best - UNKNOWN_PENALTY * unknown >= ACCEPT
