@@ -21,8 +21,9 @@ minutes at most (`bot.signs.hold_pasted`).
 from __future__ import annotations
 
 import time
-from telegram import Message, MessageEntity, MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser, \
-    MessageOriginUser, Update
+
+from telegram import (Message, MessageEntity, MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser,
+                      MessageOriginUser, Update)
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
