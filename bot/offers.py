@@ -151,10 +151,8 @@ def replied_origin(message: Message, checker_id: int | None) -> tuple[str | None
 # --- handlers ----------------------------------------------------------------------------------
 
 async def _language(svc: Services, update: Update, text: str) -> str:
-    """The user's chosen language, else the offer's own (remembered for the buttons under it)."""
-    user = update.effective_user
-    chosen = await svc.language_choice(svc.user_key(user.id)) if user is not None else None
-    return chosen or await svc.language_for(update, text)
+    """The user's own language, else the offer's (see `Services.language_for_quoted`)."""
+    return await svc.language_for_quoted(update, text)
 
 
 def _stop_waiting(context: ContextTypes.DEFAULT_TYPE) -> None:

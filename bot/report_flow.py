@@ -718,6 +718,7 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     checks = svc.memory.get("offer_checks", {})
     for check_id in [k for k, v in checks.items() if isinstance(v, dict) and v.get("user_key") == key]:
         checks.pop(check_id, None)
+    svc.memory.get("offer_pending", {}).pop(key, None)
     log.info("a user erased their data (%d rows)", sum(counts.values()))
     await _show(update, context, Reply(svc.renderer.html(
         lang, "report/forget_done",

@@ -72,6 +72,24 @@ class Services:
         return resolve_language(None, chosen, user.language_code, self.settings.default_language)
 
 
+    async def language_for_quoted(self, update: Update, text: str | None) -> str:
+        """Returns the language to answer about someone else's text (a forwarded or pasted offer).
+
+        The user's own language (as seen in their writing, or chosen) comes before the script of
+        the quoted text: an Arabic offer forwarded by someone who writes to us in English is
+        explained in English. With nothing else to go on, the text's script decides, and the
+        buttons under the answer keep that language.
+        """
+        user = update.effective_user
+        if user is None:
+            return resolve_language(text, None, None, self.settings.default_language)
+        key = self.user_key(user.id)
+        own = self._last_seen_language.get(key) or await self.language_choice(key)
+        if own:
+            return own
+        return await self.language_for(update, text)
+
+
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     """Returns the Application's services."""
     return context.application.bot_data[SERVICES_KEY]

@@ -76,6 +76,16 @@ async def test_forward_from_a_hidden_user_keeps_the_shown_name(running_bot, fake
     assert check["language"] == "ar"
 
 
+async def test_an_arabic_offer_forwarded_by_an_english_writer_is_explained_in_english(running_bot, fake_api):
+    user = FakeUser(fake_api, "Sam", language_code="ar")
+    await user.send("how many foreign fighters were killed?")
+    await user.wait_replies(2)  # the answer, then the one-time offer to subscribe
+    await user.forward(ARABIC_OFFER, origin=origin_hidden_user("Abu Ali Travel"))
+    reply = await user.wait_reply()
+    assert "may be a recruitment attempt" in reply.text
+    assert "@iraq_ru_work" in reply.text
+
+
 async def test_forwarded_message_without_text_can_still_be_reported(running_bot, fake_api):
     user = FakeUser(fake_api, "Omar")
     await user.forward({"sticker": {"file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1,
