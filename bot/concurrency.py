@@ -35,9 +35,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, running: int = 64, pending_per_user: int = 30, queued_total: int = 20_000) -> None:
         super().__init__(max_concurrent_updates=queued_total)
         self._running = asyncio.Semaphore(running)
-        self._pending_per_user = pending_per_user
+        self.pending_limit = pending_per_user
         self._locks: dict[int, asyncio.Lock] = {}
         self._pending: dict[int, int] = {}
+        self._shedding: set[int] = set()  # users whose flood is being dropped (logged once per flood)
         self.dropped = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -46,9 +47,11 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             async with self._running:
                 await coroutine
             return
-        if self._pending.get(owner, 0) >= self._pending_per_user:
+        if self._pending.get(owner, 0) >= self.pending_limit:
             self.dropped += 1
-            log.warning("dropped an update from a user with %d updates queued", self._pending_per_user)
+            if owner not in self._shedding:
+                self._shedding.add(owner)
+                log.warning("a user has %d updates queued; dropping more until they are handled", self.pending_limit)
             coroutine.close()  # type: ignore[attr-defined]
             return
         self._pending[owner] = self._pending.get(owner, 0) + 1
@@ -62,6 +65,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if self._pending[owner] == 0:
                 del self._pending[owner]
                 self._locks.pop(owner, None)
+                self._shedding.discard(owner)
 
     async def initialize(self) -> None:
         pass
