@@ -1,9 +1,14 @@
-"""The question matcher against the independent evaluation set (tests/eval/questions.toml).
+"""The question matcher against the independent evaluation sets.
+
+tests/eval/questions.toml: the evaluation set the matcher was developed against.
+tests/eval/holdout.toml: a second, blind held-out set, written later from the source documents only;
+its misses are read only for categories of failure, never copied into the examples.
 
 Accuracy per language: the share of on-topic questions matched to their labelled topic (a refusal
 counts as a miss). Refusal: the share of off-topic questions for which the matcher declines
-(`topic_id is None`). The figures are printed (also without `-s`) and asserted:
-accuracy >= 0.95 per language, refusal >= 0.90.
+(`topic_id is None`). The figures of both sets are printed (also without `-s`) and asserted:
+on the evaluation set accuracy >= 0.95 per language and refusal >= 0.90; on the held-out set
+what was honestly reached (see HOLDOUT_MIN_ACCURACY, HOLDOUT_MIN_REFUSAL).
 """
 
 from __future__ import annotations
@@ -19,8 +24,13 @@ from bot.matching import Matcher
 from bot.textnorm import normalize
 
 EVAL_PATH = Path(__file__).parent / "eval" / "questions.toml"
+HOLDOUT_PATH = Path(__file__).parent / "eval" / "holdout.toml"
 MIN_ACCURACY = 0.95
 MIN_REFUSAL = 0.90
+HOLDOUT_MIN_ACCURACY = 0.90
+HOLDOUT_MIN_REFUSAL = 0.90
+SETS = {"questions": (EVAL_PATH, MIN_ACCURACY, MIN_REFUSAL),
+        "holdout": (HOLDOUT_PATH, HOLDOUT_MIN_ACCURACY, HOLDOUT_MIN_REFUSAL)}
 
 
 @dataclass(frozen=True)
@@ -37,16 +47,26 @@ class Result:
 
 
 @pytest.fixture(scope="module")
-def evaluation() -> dict:
-    if not EVAL_PATH.exists():
-        pytest.skip(f"{EVAL_PATH} is not there yet")
-    with open(EVAL_PATH, "rb") as f:
+def matcher() -> Matcher:
+    return Matcher.from_knowledge(default_knowledge())
+
+
+@pytest.fixture(scope="module", params=list(SETS))
+def name(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def evaluation(name) -> dict:
+    path = SETS[name][0]
+    if not path.exists():
+        pytest.skip(f"{path} is not there yet")
+    with open(path, "rb") as f:
         return tomllib.load(f)
 
 
 @pytest.fixture(scope="module")
-def results(evaluation) -> dict[str, list[Result]]:
-    matcher = Matcher.from_knowledge(default_knowledge())
+def results(matcher, evaluation) -> dict[str, list[Result]]:
     out: dict[str, list[Result]] = {}
     for section in ("en", "ar", "offtopic"):
         rows = []
@@ -79,8 +99,8 @@ def test_no_evaluation_question_is_a_topic_example(evaluation):
     assert not shared, f"evaluation questions copied into the examples: {shared}"
 
 
-def test_print_the_figures(results, capsys):
-    lines = ["", "question matching on tests/eval/questions.toml:"]
+def test_print_the_figures(name, results, capsys):
+    lines = ["", f"question matching on {SETS[name][0].relative_to(Path(__file__).parent.parent)}:"]
     for lang in ("en", "ar"):
         rows = results[lang]
         refused = sum(r.got is None for r in rows)
@@ -97,11 +117,11 @@ def test_print_the_figures(results, capsys):
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
-def test_accuracy_per_language(results, lang):
-    accuracy = _share(results[lang])
-    assert accuracy >= MIN_ACCURACY, f"{lang} accuracy {accuracy:.3f} < {MIN_ACCURACY}"
+def test_accuracy_per_language(name, results, lang):
+    accuracy, minimum = _share(results[lang]), SETS[name][1]
+    assert accuracy >= minimum, f"{name} {lang} accuracy {accuracy:.3f} < {minimum}"
 
 
-def test_off_topic_refusal(results):
-    refusal = _share(results["offtopic"])
-    assert refusal >= MIN_REFUSAL, f"off-topic refusal {refusal:.3f} < {MIN_REFUSAL}"
+def test_off_topic_refusal(name, results):
+    refusal, minimum = _share(results["offtopic"]), SETS[name][2]
+    assert refusal >= minimum, f"{name} off-topic refusal {refusal:.3f} < {minimum}"
