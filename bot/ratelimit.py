@@ -202,6 +202,6 @@ class RetryingRateLimiter(BaseRateLimiter[Any]):
                     raise
                 faults += 1
                 delay = backoff * (0.5 + random.random())
-                log.info("%s failed (%s); retry %d in %.2fs", endpoint, type(exc).__name__, faults, delay)
+                log.info("%s failed (%s: %s); retry %d in %.2fs", endpoint, type(exc).__name__, exc, faults, delay)
                 await asyncio.sleep(delay)
                 backoff = min(backoff * 2, self._max_backoff)
