@@ -70,6 +70,13 @@ MAX_UNKNOWN = 0.4  # ... where at most this share of the question's weight may b
 MARGIN = 0.0  # ... and the best topic must lead the runner-up by this much (a wrong guess and a
 # refusal cost the same on the evaluation; the nearest topics are offered when declining anyway)
 MIN_INFORMATION = 0.6  # the least total weight of a question's words for an answer
+# A longer question with some domain evidence (Jordanians, foreigners, a contract, deception) but not
+# enough, whose many informative words the topics know, is about recruitment too ("my friend needs
+# money and thinks of going, is it that bad for the foreigners there?"): it is accepted on a plain
+# score, like a question with domain evidence, when its known words weigh this much together ...
+STRONG_INFORMATION = 8.0
+STRONG_EVIDENCE = 0.5  # ... it has at least this much domain evidence ...
+STRONG_MAX_UNKNOWN = 0.35  # ... and at most this share of its weight is unknown
 NEAREST_MIN = 0.12  # lowest score a topic needs to be offered as a button
 NEAREST_COUNT = 3
 _FUZZY_LIMIT = 24  # examples compared character by character
@@ -403,6 +410,10 @@ class Matcher:
         return ({tid: W_EXAMPLE * e + W_TOPIC * c + W_FUZZY * f for tid, (e, c, f) in parts.items()},
                 unknown, tokens)
 
+    def _information(self, tokens: set[str]) -> float:
+        """The total weight of the tokens the topics know (what something else names excluded)."""
+        return sum(self._idf[t] for t in tokens if t in self._idf and self.vocabulary.domain.get(t, 0.0) >= 0)
+
     def match(self, text: str, lang: str | None = None) -> Match:
         """The best topic for `text`, or None with the nearest topics when not confident."""
         scores, unknown, tokens = self.scores(text)
@@ -420,6 +431,9 @@ class Matcher:
             confident = False  # only words every topic uses ("Russia?"): too vague to pick one
         elif evidence >= 1.0:
             confident = best - UNKNOWN_PENALTY * unknown >= ACCEPT
+        elif (evidence >= STRONG_EVIDENCE and unknown <= STRONG_MAX_UNKNOWN
+              and self._information(tokens) >= STRONG_INFORMATION):
+            confident = best - UNKNOWN_PENALTY * unknown >= ACCEPT_WITHOUT_DOMAIN
         else:
             confident = (unknown <= MAX_UNKNOWN and best - runner_up >= MARGIN
                          and best - UNKNOWN_PENALTY_WITHOUT_DOMAIN * unknown >= ACCEPT_WITHOUT_DOMAIN)
