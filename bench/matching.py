@@ -1,6 +1,7 @@
 """Measures question-matching time: p50, p99 and mean per question, in milliseconds.
 
-Questions: the evaluation set (tests/eval/questions.toml, when present) and every topic example,
+Questions: the evaluation sets (tests/eval/questions.toml and the held-out tests/eval/holdout.toml,
+when present) and every topic example,
 each matched a few times. The matcher is built once beforehand, as the bot does at start-up; the
 time to build it is reported separately. Run: `.venv/bin/python bench/matching.py [--rounds N]`.
 """
@@ -21,15 +22,17 @@ from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 
 EVAL_PATH = ROOT / "tests" / "eval" / "questions.toml"
+HOLDOUT_PATH = ROOT / "tests" / "eval" / "holdout.toml"
 
 
 def questions() -> list[str]:
-    """The evaluation questions (if the set exists) followed by the topic examples."""
+    """The evaluation questions (of the sets that exist) followed by the topic examples."""
     found: list[str] = []
-    if EVAL_PATH.exists():
-        with open(EVAL_PATH, "rb") as f:
-            data = tomllib.load(f)
-        found += [item["q"] for section in ("en", "ar", "offtopic") for item in data.get(section, [])]
+    for path in (EVAL_PATH, HOLDOUT_PATH):
+        if path.exists():
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+            found += [item["q"] for section in ("en", "ar", "offtopic") for item in data.get(section, [])]
     knowledge = load_knowledge()
     found += [ex for topic in knowledge.topics.values() for exs in topic.examples.values() for ex in exs]
     return found
@@ -61,7 +64,7 @@ def main() -> None:
     except ValueError:
         pass
     print(f"command: {' '.join([str(executable), *sys.argv])}")
-    print(f"questions: {len(items)} (evaluation set {'included' if EVAL_PATH.exists() else 'missing'}), "
+    print(f"questions: {len(items)} (evaluation sets included: {sum(p.exists() for p in (EVAL_PATH, HOLDOUT_PATH))} of 2), "
           f"rounds: {args.rounds}, build: {build_ms:.0f} ms")
     for label, data in (("cold (first round)", cold if args.rounds > 1 else warm),
                         ("warm (later rounds)", warm)):

@@ -32,7 +32,11 @@ negative `domain` in the vocabulary) is declined. Otherwise a question with doma
 (Russia, army, recruit, war, Ukraine...; or two weaker words such as Jordanians + killed) needs
 score - 0.3 × unknown share >= 0.35; a question without any needs to match nearly fully: at most 40%
 of its weight unknown and score - 0.6 × unknown share >= 0.5 ("is my report anonymous?" passes,
-"teacher salaries in Jordan" does not). The thresholds were chosen on the topics' examples
+"teacher salaries in Jordan" does not). A longer question with some domain evidence (Jordanians,
+foreigners, a contract) whose known words weigh much (many informative words shared with the topics)
+and at most 35% unknown needs score - 0.3 × unknown share >= 0.5. Chat abbreviations (govt, ppl, thru,
+ur) and dialect forms are in the vocabulary; so are things a question may name instead (other
+destinations, language courses, dishes, permits, worship, currency, utilities) with negative domain. The thresholds were chosen on the topics' examples
 (cross-validation), hand-written development questions and the evaluation set.
 """
 

@@ -27,8 +27,8 @@ EVAL_PATH = Path(__file__).parent / "eval" / "questions.toml"
 HOLDOUT_PATH = Path(__file__).parent / "eval" / "holdout.toml"
 MIN_ACCURACY = 0.95
 MIN_REFUSAL = 0.90
-HOLDOUT_MIN_ACCURACY = 0.90
-HOLDOUT_MIN_REFUSAL = 0.90
+HOLDOUT_MIN_ACCURACY = 0.94  # reached: en 0.949, ar 0.948
+HOLDOUT_MIN_REFUSAL = 0.95  # reached: 1.000
 SETS = {"questions": (EVAL_PATH, MIN_ACCURACY, MIN_REFUSAL),
         "holdout": (HOLDOUT_PATH, HOLDOUT_MIN_ACCURACY, HOLDOUT_MIN_REFUSAL)}
 

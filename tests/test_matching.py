@@ -183,6 +183,35 @@ def test_off_topic_questions_are_declined(matcher, question):
     assert len(match.nearest) <= 3
 
 
+@pytest.mark.parametrize("question, topic", [
+    ("who is pulling the strings behind this", "who_recruits"),  # no domain word: anaphoric
+    ("is our govt doing anything at all", "jordan_response"),  # chat abbreviation
+    ("where do i hand over what i know about the guy", "how_to_report"),
+    ("how do they trick the young guys", "recruitment_methods"),
+    ("اخوي سافر وما عم يرد علينا شو نعمل", "families"),
+    ("لمين ببعت المعلومات اللي عندي عن السمسار", "how_to_report"),
+    ("حدا رح يعرف شو كتبتلكم؟", "privacy"),
+])
+def test_questions_without_domain_words_reach_their_topic(matcher, question, topic):
+    assert matcher.match(question).topic_id == topic
+
+
+@pytest.mark.parametrize("question", [
+    "how do i apply for a work permit in qatar",
+    "how to learn russian fast",
+    "cheapest flights from amman to istanbul",
+    "how do i report a lost wallet",
+    "my landlord wont return my deposit",
+    "كيف بطلع تصريح عمل بقطر",
+    "عندي مقابلة شغل بكرا شو البس",
+    "شلون اطبخ برياني",
+    "وين بصرف دولار بإربد",
+    "فاتورة الكهربا غالية شو اعمل",
+])
+def test_questions_whose_words_point_elsewhere_are_declined(matcher, question):
+    assert matcher.match(question).topic_id is None
+
+
 def test_a_declined_question_offers_the_nearest_topics(matcher):
     for question in ("money and passport questions from my uncle in Zarqa", "سمعت عن مصاري وجوازات بالزرقاء"):
         match = matcher.match(question)
