@@ -65,8 +65,11 @@ def topic_menu(knowledge: Knowledge, renderer: Renderer, lang: str, *, everythin
     topics = [t.id for t in knowledge.topics.values() if everything or t.menu]
     buttons = [topic_button(renderer, lang, topic_id) for topic_id in topics]
     rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
-    if not everything:
-        rows.append((Button(renderer.text(lang, "buttons/more_topics"), data="menu:all"),))
+    language = Button(renderer.text(lang, "buttons/language"), data="lang:menu")
+    if everything:
+        rows.append((language,))
+    else:
+        rows.append((Button(renderer.text(lang, "buttons/more_topics"), data="menu:all"), language))
     rows.append((Button(renderer.text(lang, "buttons/report"), data="report:start"),
                  Button(renderer.text(lang, "buttons/check"), data="check:start")))
     return tuple(rows)
@@ -148,6 +151,14 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offers the languages as buttons."""
     svc = services(context)
+    lang = await svc.language_for(update)
+    await send(update, context, language_reply(svc.renderer, lang))
+
+
+async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offers the languages as buttons, from the menu."""
+    svc = services(context)
+    await update.callback_query.answer()
     lang = await svc.language_for(update)
     await send(update, context, language_reply(svc.renderer, lang))
 
@@ -259,6 +270,7 @@ def register(application: Application) -> None:
         CommandHandler("language", language_command),
         CommandHandler("cancel", nothing_to_cancel),
         CallbackQueryHandler(language_chosen, pattern=r"^lang:set:[a-z]{2}$"),
+        CallbackQueryHandler(language_pressed, pattern=r"^lang:menu$"),
         CallbackQueryHandler(topic_pressed, pattern=rf"^{TOPIC_PREFIX}[a-z_]+$"),
         CallbackQueryHandler(menu_pressed, pattern=r"^menu:(topics|all)$"),
         MessageHandler(filters.COMMAND & (private | mentioned), unknown_command),

@@ -155,3 +155,19 @@ async def test_every_public_command_answers(running_bot: BotHarness, fake_api: F
     assert_accepted_html(reply)
     unknown = running_bot.services.renderer.html("en", "common/unknown_command")
     assert reply.html != unknown, f"/{command} is answered as an unknown command"
+
+
+async def test_language_can_be_switched_with_buttons_alone(running_bot: BotHarness, fake_api: FakeTelegramServer):
+    user = FakeUser(fake_api, "Sam", language_code="en")
+    await user.command("/start")
+    await user.wait_reply()
+    chooser = await user.click("lang:menu")
+    assert {"lang:set:en", "lang:set:ar"} <= set(chooser.callback_data)
+    saved = await user.click("lang:set:ar")
+    assert arabic_share(saved.text) > 0.6
+    # The choice is kept: a button press with no text to go by now answers in Arabic.
+    await user.press(next(data for data in saved.callback_data if data.startswith("topic:")))
+    answer, subscribe_offer = await user.wait_replies(2)  # a first answer comes with the offer to subscribe
+    assert arabic_share(answer.text) > 0.6 and arabic_share(subscribe_offer.text) > 0.6
+    # Writing in English still gets English: the script of the question comes first.
+    assert arabic_share((await user.ask("how many foreign fighters were killed?")).text) < 0.2
