@@ -146,7 +146,7 @@ async def test_every_topic_answer_is_accepted(running_bot: BotHarness, fake_api:
 
 @pytest.mark.parametrize("command", [
     "help", "sources", "language", "report", "myreports", "subscribe", "unsubscribe", "forget",
-    pytest.param("check", marks=pytest.mark.xfail(reason="/check: bot/offers.py is still a placeholder")),
+    "check",
     "cancel",
 ])
 async def test_every_public_command_answers(running_bot: BotHarness, fake_api: FakeTelegramServer, command):
