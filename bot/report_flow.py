@@ -43,14 +43,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from telegram import (
-    Message,
-    MessageOriginChannel,
-    MessageOriginChat,
-    MessageOriginHiddenUser,
-    MessageOriginUser,
-    Update,
-)
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -68,6 +61,7 @@ from telegram.warnings import PTBUserWarning
 from bot import reports
 from bot.alerts import send_new_report_alert
 from bot.db import checkpoint
+from bot.offers import origin_of
 from bot.reports import (
     ABOUT,
     CHANNEL,
@@ -398,7 +392,7 @@ async def description_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, 
 
 def evidence_from(message: Message) -> dict[str, Any]:
     """Returns the evidence a message carries: its file id and kind, text or caption, forwarded origin."""
-    origin_type, origin = _origin(message)
+    origin_type, origin = origin_of(message)
     file_id, kind = None, "forward" if origin_type else "text"
     for name in ("photo", "animation", "video", "video_note", "audio", "voice", "document"):
         media = getattr(message, name)
@@ -407,27 +401,6 @@ def evidence_from(message: Message) -> dict[str, Any]:
             break
     return reports.attachment(kind, file_id=file_id, text=message.text or message.caption,
                               origin_type=origin_type, origin=origin)
-
-
-def _origin(message: Message) -> tuple[str | None, str | None]:
-    """Returns the forwarded message's origin type and description (never the reporter's own)."""
-    origin = message.forward_origin
-    if isinstance(origin, MessageOriginUser):
-        user = origin.sender_user
-        if message.from_user is not None and user.id == message.from_user.id:
-            return None, None  # the reporter forwarding their own words: keep no id of theirs
-        return "user", reports.describe_origin("user", name=user.full_name, username=user.username, ident=user.id)
-    if isinstance(origin, MessageOriginHiddenUser):
-        return "hidden_user", reports.describe_origin("hidden_user", name=origin.sender_user_name)
-    if isinstance(origin, MessageOriginChat):
-        chat = origin.sender_chat
-        return "chat", reports.describe_origin("chat", name=chat.title, username=chat.username,
-                                               signature=origin.author_signature)
-    if isinstance(origin, MessageOriginChannel):
-        chat = origin.chat
-        return "channel", reports.describe_origin("channel", name=chat.title, username=chat.username,
-                                                  message_id=origin.message_id, signature=origin.author_signature)
-    return None, None
 
 
 @step()
