@@ -9,7 +9,9 @@ it; `verdict(signs)` words the result with care (a check can't prove anything ei
 
 Text is normalised as for question matching (`bot.textnorm.normalize`); a phrase pattern matches
 word by word, ignoring Arabic prefixes (و ف ب ل ك ال) and pronoun endings, English plural -s,
-and one typo in long words (rapidfuzz).
+and one typo in long words (rapidfuzz). A pattern word written "~stem" is an Arabic verb: it matches
+the stem under tense and person prefixes, MSA and dialect, and plural and object endings
+(`bot.textnorm.verb_stems`: "~امن" matches يأمن, بيأمنولك, منأمنلك but not the noun أمن).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rapidfuzz.distance import OSA
 
 from bot.knowledge import Knowledge, numbers_in
 from bot.settings import LANGUAGES, SEEDS_DIR
-from bot.textnorm import normalize
+from bot.textnorm import normalize, verb_stems
 
 CATALOGUE_PATH = SEEDS_DIR / "signs.toml"
 GROUPS = ("military", "place", "benefit", "arrangement", "lure", "pressure")
@@ -119,10 +121,11 @@ class Catalogue:
 
     def _pattern_words(self, word: str) -> frozenset[str]:
         forms = word_forms(word)
+        verbs = {VERB + stem for stem in verb_stems(word)} & self._vocabulary
         exact = forms & self._vocabulary
         if exact or word in self.no_fuzzy or not word.isalpha():
-            return frozenset(exact | {word})
-        found = set(forms)
+            return frozenset(exact | verbs | {word})
+        found = set(forms) | verbs
         for form in forms:
             if len(form) < 5 or form in self.no_fuzzy:
                 continue
@@ -220,14 +223,25 @@ def word_forms(word: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+VERB = "~"  # marks a pattern word that stands for an Arabic verb stem
+
+
 def pattern_words(phrase: str) -> tuple[str, ...]:
-    """The words of a phrase pattern as the matcher compares them (normalised, no article)."""
+    """The words of a phrase pattern as the matcher compares them (normalised, no article).
+
+    A verb ("~stem") keeps its mark and is normalised without losing letters to the article.
+    """
     parts = re.split(r"\s*\*\s*", phrase.strip())
     words: list[str] = []
     for i, part in enumerate(parts):
         if i:
             words.append("*")
-        words += [_strip_article(w) for w in normalize(part).split()]
+        for written in part.split():
+            if written.startswith(VERB):
+                stem = normalize(written[len(VERB):])
+                words.append(VERB + stem if stem and " " not in stem else "")
+            else:
+                words += [_strip_article(w) for w in normalize(written).split()]
     return tuple(words)
 
 

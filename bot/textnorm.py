@@ -15,7 +15,10 @@
 (ها ان ات ون ين وا يه ه ي ...), in the manner of Larkey's "light10"; for English, plural and
 verb endings (-s, -es, -ies, -ing, -ed). `variants(word)` lists further, more aggressive
 readings (a single prefixed ب ل ك ف, dialect verb prefixes such as بي/بت/دي/حي, possessive
-suffixes) that a caller may try when the plain stem is unknown.
+suffixes) that a caller may try when the plain stem is unknown. `verb_stems(word)` reads a word
+as an Arabic verb: without its tense and person prefixes, MSA and dialect (يـ تـ نـ أـ; بـ/مـ
+continuous, سـ/حـ/هـ future, دـ Iraqi) and its plural and object or dative endings (ـوا ـو;
+ـلك ـني ـنا ...): بيأمنولك → أمن, منرتبلك → رتب, تلتحق → لتحق.
 """
 
 from __future__ import annotations
@@ -120,6 +123,48 @@ def _variants_ar(word: str) -> list[str]:
                                 if shorter.endswith(s) and len(shorter) - len(s) >= 3)
     out = bases + stripped + [stem_ar(base) for base in bases]
     return list(dict.fromkeys(v for v in out if v and v != word))
+
+
+# --- Arabic verbs ----------------------------------------------------------------------------
+
+_AR_VERB_MOODS = ("ب", "س", "ح", "ه", "د")  # before a person prefix: بيرتب سنرتب حيرتب هيرتب ديرتب
+_AR_VERB_PERSONS = ("ي", "ت", "ن", "ا")
+_AR_VERB_OBJECTS = ("لكم", "لكن", "لهم", "لهن", "لها", "لنا", "لك", "لي", "له", "كم", "هم", "ها", "نا", "ني",
+                    "ك", "ه")
+_AR_VERB_PLURALS = ("وا", "ون", "و", "ين")
+
+
+def verb_stems(word: str) -> frozenset[str]:
+    """Returns the stems a normalised Arabic word has if it is a verb with prefixes or endings.
+
+    Only readings that took something off are returned (at least three letters left), so a bare
+    noun such as امن "security" is not the verb stem امن "to secure" (يأمن, بيأمنولك are).
+    """
+    if not word or not is_arabic(word):
+        return frozenset()
+    ends = {word}
+    if word[0] in "وف" and len(word) > 4:
+        ends.add(word[1:])
+    for form in list(ends):
+        for suffix in _AR_VERB_OBJECTS:
+            if form.endswith(suffix) and len(form) - len(suffix) >= 3:
+                ends.add(form[: -len(suffix)])
+    for form in list(ends):
+        for suffix in _AR_VERB_PLURALS:
+            if form.endswith(suffix) and len(form) - len(suffix) >= 3:
+                ends.add(form[: -len(suffix)])
+    stems = set(ends)
+    for form in ends:
+        fronts = [form]
+        if form[:1] in _AR_VERB_MOODS and form[1:2] in _AR_VERB_PERSONS and len(form) > 4:
+            fronts.append(form[1:])
+        if form.startswith("من") and len(form) > 4:  # Levantine منرتب "we arrange"
+            fronts.append(form[1:])
+        for front in fronts:
+            stems.add(front)
+            if front[:1] in _AR_VERB_PERSONS and len(front) > 3:
+                stems.add(front[1:])
+    return frozenset(stem for stem in stems if stem != word and len(stem) >= 3)
 
 
 # --- English light stemming ------------------------------------------------------------------

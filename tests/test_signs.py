@@ -7,7 +7,8 @@ import pytest
 from bot.knowledge import default_knowledge
 from bot.signs import (CHECKS_KEY, CHECK_TTL, LIKELY, MAX_CHECKS, NONE, SOME, check_offer, default_catalogue,
                        find_contacts, forget_check, hold_pasted, is_question, load_catalogue, looks_like_offer, recall_check,
-                       remember_check, take_pasted, validate_catalogue, verdict, word_forms)
+                       pattern_words, remember_check, take_pasted, validate_catalogue, verdict, word_forms)
+from bot.textnorm import normalize, verb_stems
 from bot.signs import PENDING_KEY, PENDING_TTL
 
 
@@ -148,6 +149,33 @@ def test_word_forms_strip_arabic_prefixes_and_endings():
     assert {"واتس"} <= word_forms("عالواتس")
     assert {"contract"} <= word_forms("contracts")
     assert word_forms("3000") == {"3000"}
+
+
+def test_verb_stems_drop_tense_person_and_object_affixes():
+    assert "امن" in verb_stems(normalize("بيأمنولك"))  # Levantine: بـ + يـ + أمّن + ـو + ـلك
+    assert "امن" in verb_stems(normalize("منأمنلك"))  # Levantine "we", منـ
+    assert "امن" in verb_stems(normalize("هيأمنولك"))  # Egyptian future هـ
+    assert "خلص" in verb_stems(normalize("بنخلصلك"))
+    assert "لتحق" in verb_stems(normalize("تلتحق")) and "لتحق" in verb_stems(normalize("التحق"))
+    assert verb_stems(normalize("أمن")) == frozenset()  # the bare noun "security"
+    assert "امن" not in verb_stems(normalize("الأمن"))
+    assert verb_stems("contract") == frozenset()
+
+
+def test_a_verb_pattern_matches_the_verb_and_not_the_noun(tmp_path):
+    (tmp_path / "signs.toml").write_text('''
+[[signs]]
+id = "arranged"
+severity = 1
+group = "arrangement"
+patterns.ar = ["~أمن * الفيزا"]
+''', encoding="utf-8")
+    custom = load_catalogue(tmp_path / "signs.toml")
+    assert custom.problems == ()
+    assert pattern_words("~أمن * الفيزا") == ("~امن", "*", "فيزا")
+    for text in ("بيأمنولك الفيزا", "منأمنلكم الفيزا والتذاكر", "هيأمنوا الفيزا بسرعة"):
+        assert custom.sign_ids(text) == ["arranged"], text
+    assert custom.sign_ids("قسم الأمن والفيزا") == []
 
 
 def test_hidden_characters_do_not_break_words(catalogue):
