@@ -110,6 +110,36 @@ def test_signs_are_found_across_spellings_and_dialects(catalogue, text, sign):
 
 
 @pytest.mark.parametrize("text, sign", [
+    # The army named apart from "Russia", in either order, a dozen words away.
+    ("In Russia you will work as a mechanic and later join the armed forces", "russian_army"),
+    ("Russia's army needs drivers", "russian_army"),
+    ("اللي بدو يسافر على روسيا، الشغل هناك مع الجيش", "russian_army"),
+    # Joining, serving, fighters; Arabic verbs under dialect prefixes.
+    ("serve one year in the assault units of the Russian volunteer army", "military_contract"),
+    ("we are looking for brave fighters", "military_contract"),
+    ("sign a contract with the defence ministry on arrival", "military_contract"),
+    ("تقدر تلتحق بالقوات الروسية", "military_contract"),
+    ("بتنضم لصفوف الجيش بعد شهر", "military_contract"),
+    ("يقاتلون في الصفوف الأمامية", "combat_zone"),
+    ("the army in Ukraine needs men", "combat_zone"),
+    # Residency, a house, pay described rather than stated.
+    ("passport of the Russian Federation after a year", "citizenship"),
+    ("you become a Russian citizen", "citizenship"),
+    ("residency guaranteed for the family", "citizenship"),
+    ("الإقامة مضمونة لك ولعائلتك", "citizenship"),
+    ("they give you a house", "land"),
+    ("الدولة تعطي المتطوع بيت", "land"),
+    ("They pay really well", "big_money"),
+    ("very high salary for drivers", "big_money"),
+    ("الدخل عالي كتير", "big_money"),
+    ("القروش كتيرة شديد", "big_money"),
+    ("الراتب زين وايد", "big_money"),
+])
+def test_signs_are_found_in_described_and_dialect_forms(catalogue, text, sign):
+    assert sign in ids(catalogue, text)
+
+
+@pytest.mark.parametrize("text, sign", [
     ("jobb in russsia", "travel_russia"),
     ("securty guard", "easy_job"),
     ("no expirience needed", "easy_job"),
@@ -137,6 +167,11 @@ def test_long_words_tolerate_a_typo(catalogue, text, sign):
     ("bring your passport", "citizenship"),
     ("عرض خاص على الرحلات", "private_contact"),  # "special offer"
     ("القوات المسلحة الأردنية تعلن عن حاجتها", "russian_army"),
+    ("Jordanian army veterans club meets in Zarqa", "russian_army"),
+    ("معاش منيح ودوام مريح", "big_money"),  # "good pay" is not a promise of large pay
+    ("أول حصة ببلاش", "all_arranged"),  # "first lesson free"
+    ("free house cleaning for members", "land"),
+    ("medicine in Ukraine: Kharkiv university admission", "combat_zone"),
 ])
 def test_lookalikes_are_not_signs(catalogue, text, sign):
     assert sign not in ids(catalogue, text)
