@@ -134,6 +134,45 @@ def test_signs_are_found_across_spellings_and_dialects(catalogue, text, sign):
     ("الدخل عالي كتير", "big_money"),
     ("القروش كتيرة شديد", "big_money"),
     ("الراتب زين وايد", "big_money"),
+    # Arrangements: who pays, verbs of securing and sorting out, a job found on arrival.
+    ("tickets and visa at the company's expense", "all_arranged"),
+    ("we take care of the visa and the flight", "all_arranged"),
+    ("our agent will handle the paperwork", "all_arranged"),
+    ("job placement guaranteed", "all_arranged"),
+    ("بنأمنلك الفيزا والسكن", "all_arranged"),
+    ("هيأمنولك التذاكر", "all_arranged"),
+    ("منرتبلك السفر من الألف للياء", "all_arranged"),
+    ("بنخلصلك الورق كله", "all_arranged"),
+    ("الطيران ببلاش", "all_arranged"),
+    # Foreigners: Arabs or Africans wanted, Russian not needed.
+    ("Arab youth wanted", "foreigners_welcome"),
+    ("jobs for Africans and Arabs", "foreigners_welcome"),
+    ("you don't have to speak Russian", "foreigners_welcome"),
+    ("Russian language is not required", "foreigners_welcome"),
+    ("فرص عمل للعرب", "foreigners_welcome"),
+    ("مش لازم تتكلم روسي", "foreigners_welcome"),
+    ("بدون أي لغة", "foreigners_welcome"),
+    # Easy jobs: experience waived, security companies, loading, cleaning.
+    ("no prior experience", "easy_job"),
+    ("experience is not required", "easy_job"),
+    ("a security company in Moscow", "easy_job"),
+    ("ما بيلزمك أي خبرة", "easy_job"),
+    ("وظايف أمن", "easy_job"),
+    ("تحميل وتنزيل بضائع", "easy_job"),
+    # Pressure: don't pass it on, delete it, this week only, the group leaves soon.
+    ("please don't forward this", "urgency_secrecy"),
+    ("delete it after reading", "urgency_secrecy"),
+    ("offer valid today only", "urgency_secrecy"),
+    ("the next group leaves on Monday", "urgency_secrecy"),
+    ("ولا تنشر الموضوع", "urgency_secrecy"),
+    ("امسح المحادثة بعد ما تقرأ", "urgency_secrecy"),
+    ("الحجوزات محدودة", "urgency_secrecy"),
+    ("العرض لهاد الشهر بس", "urgency_secrecy"),
+    ("الفوج الجاي بيسافر بعد يومين", "urgency_secrecy"),
+    # Private contact: "in private" after a verb of writing, a +7 number written 007.
+    ("تواصل معي عالخاص", "private_contact"),
+    ("راسلونا", "private_contact"),
+    ("اتصل 007 916 123 4567", "private_contact"),
 ])
 def test_signs_are_found_in_described_and_dialect_forms(catalogue, text, sign):
     assert sign in ids(catalogue, text)
@@ -172,6 +211,17 @@ def test_long_words_tolerate_a_typo(catalogue, text, sign):
     ("أول حصة ببلاش", "all_arranged"),  # "first lesson free"
     ("free house cleaning for members", "land"),
     ("medicine in Ukraine: Kharkiv university admission", "combat_zone"),
+    ("Moscow tour with airport pickup, 900 JD per person", "all_arranged"),  # a package's contents
+    ("تأمين صحي للموظفين", "all_arranged"),  # health insurance
+    ("قسم الأمن العام", "all_arranged"),
+    ("jobs for Jordanians in the Gulf", "foreigners_welcome"),  # one nationality: not "any"
+    ("no visa needed for Jordanians", "foreigners_welcome"),
+    ("لا يشترط اللغة الإنجليزية", "foreigners_welcome"),
+    ("international students: apply online", "foreigners_welcome"),
+    ("restaurant hiring kitchen staff", "easy_job"),
+    ("خبرة لا تقل عن سنتين", "easy_job"),
+    ("سجل الآن عبر التطبيق", "urgency_secrecy"),
+    ("book now, 10% off", "urgency_secrecy"),
 ])
 def test_lookalikes_are_not_signs(catalogue, text, sign):
     assert sign not in ids(catalogue, text)
