@@ -1,9 +1,11 @@
-"""The offer-check evaluation: tests/eval/offers.toml against bot/signs.py.
+"""The offer-check evaluation: tests/eval/offers.toml and offers_blind.toml against bot/signs.py.
 
-Per language, sign recall and precision (micro-averaged over signs) must be at least 0.90, and no
-harmless offer may get the "may be a recruitment attempt" verdict. The figures are printed per
-language and per batch (`main`, then the two held-out batches written after tuning; see the
-file's comments): run `pytest tests/test_offer_eval.py -s` to see them.
+Per language, sign recall and precision (micro-averaged over signs) must be at least 0.90 on
+offers.toml and on offers.toml and the blind batch together, and no harmless offer of either may
+get the "may be a recruitment attempt" verdict. The figures are printed per language and per batch
+(`main`, then the two held-out batches written after tuning; see the file's comments; then the
+blind batch, offers_blind.toml, written without seeing the patterns, and both files together):
+run `pytest tests/test_offer_eval.py -s` to see them.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ import pytest
 from bot.signs import LIKELY, check_offer, default_catalogue, looks_like_offer, verdict
 
 EVAL = Path(__file__).parent / "eval" / "offers.toml"
+BLIND = EVAL.parent / "offers_blind.toml"
 LANGS = ("en", "ar")
 
 
 @pytest.fixture(scope="module")
 def offers() -> list[dict]:
     with open(EVAL, "rb") as f:
+        return tomllib.load(f)["offers"]
+
+
+@pytest.fixture(scope="module")
+def blind() -> list[dict]:
+    with open(BLIND, "rb") as f:
         return tomllib.load(f)["offers"]
 
 
@@ -55,8 +64,10 @@ def _line(name: str, f: dict) -> str:
             f"recruitment flagged {f['recruitment_flagged']:.0%}  harmless flagged {f['harmless_flagged']}")
 
 
-def test_the_evaluation_set_is_big_enough_and_uses_known_signs(offers):
+def test_the_evaluation_set_is_big_enough_and_uses_known_signs(offers, blind):
     known = set(default_catalogue().ids)
+    assert {sign for o in blind for sign in o["signs"]} <= known
+    assert all(o["lang"] in LANGS for o in blind)
     counts = Counter((o["lang"], o["harmless"]) for o in offers)
     for lang in LANGS:
         assert counts[(lang, False)] + counts[(lang, True)] >= 45
@@ -67,23 +78,28 @@ def test_the_evaluation_set_is_big_enough_and_uses_known_signs(offers):
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_sign_recall_and_precision(offers, lang):
+def test_sign_recall_and_precision(offers, blind, lang):
     entries = [o for o in offers if o["lang"] == lang]
+    blind_entries = [o for o in blind if o["lang"] == lang]
     overall = figures(entries)
+    together = figures(entries + blind_entries)
     print()
     print(_line(f"{lang} all", overall))
     for batch in ("main", "holdout", "holdout2"):
         part = [o for o in entries if o.get("set", "main") == batch]
         if part:
             print(_line(f"{lang} {batch}", figures(part)))
-    assert overall["recall"] >= 0.90
-    assert overall["precision"] >= 0.90
+    print(_line(f"{lang} blind", figures(blind_entries)))
+    print(_line(f"{lang} all+blind", together))
+    for f in (overall, together):
+        assert f["recall"] >= 0.90
+        assert f["precision"] >= 0.90
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_no_harmless_offer_is_called_recruitment(offers, lang):
+def test_no_harmless_offer_is_called_recruitment(offers, blind, lang):
     catalogue = default_catalogue()
-    flagged = [o["style"] for o in offers if o["lang"] == lang and o["harmless"]
+    flagged = [o["style"] for o in offers + blind if o["lang"] == lang and o["harmless"]
                and verdict(catalogue, catalogue.sign_ids(o["text"])) == LIKELY]
     assert flagged == []
 
@@ -93,13 +109,13 @@ def _reads_like_offer(text: str) -> bool:
     return looks_like_offer(text, len(result.signs), len(result.contacts))
 
 
-def test_pasted_offers_are_told_from_questions(offers):
+def test_pasted_offers_are_told_from_questions(offers, blind):
     """Pasted recruitment offers get "Check this offer?"; the questions people ask don't."""
     with open(EVAL.parent / "questions.toml", "rb") as f:
         questions = tomllib.load(f)
     asked = [e["q"] for key in ("en", "ar", "offtopic") for e in questions.get(key, [])]
     taken = [q for q in asked if _reads_like_offer(q)]
-    recruitment = [o["text"] for o in offers if not o["harmless"]]
+    recruitment = [o["text"] for o in offers + blind if not o["harmless"]]
     detected = sum(_reads_like_offer(text) for text in recruitment)
     print(f"\nquestions taken for offers: {len(taken)} of {len(asked)}; "
           f"recruitment offers read as offers: {detected} of {len(recruitment)}")
