@@ -132,13 +132,17 @@ async def set_commands(application: Application) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Logs the error once and answers the user politely."""
+    """Logs the error once and answers the user politely.
+
+    The record names the error and its traceback, never the update (ids, names, texts). A
+    channel post or a chat without a person gets no apology; a blocked user can't get one.
+    """
     error = context.error
     if isinstance(error, Forbidden):
         log.info("a user blocked the bot; nothing to answer")
         return
     log.error("error while handling an update: %s", type(error).__name__, exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
         return
     try:
         svc = services(context)
@@ -147,7 +151,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             try:
                 await update.callback_query.answer()
             except TelegramError:
-                pass
+                pass  # answered before the error: the button has stopped spinning anyway
         await context.bot.send_message(chat_id=update.effective_chat.id,
                                        text=svc.renderer.html(lang, "common/error"), parse_mode="HTML")
     except Exception as exc:  # noqa: BLE001 - the error handler must never raise
