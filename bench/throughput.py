@@ -79,9 +79,13 @@ class CountingServer(FakeTelegramServer):
     """The fake Bot API, counting the bot's messages as they are stored, in O(1) each.
 
     `answers` counts messages that are not the /subscribe offer (`offers`); `per_chat` counts
-    both by chat, `answer_times` holds `time.perf_counter()` of each answer, and `kinds` counts
-    messages by a `classify(fields)` the caller may set (e.g. "confirmation" in bench/crash.py).
+    answers by chat; `answer_times` and `send_times` hold `time.perf_counter()` of each answer and
+    of every message; `by_chat` keeps each chat's messages (a cheap `outputs(chat_id, after=)`).
     """
+
+    def chat_outputs(self, chat_id: int, after: int = 0) -> list:
+        """The chat's messages sent or edited after the mark `after`, in that order."""
+        return sorted((m for m in self.by_chat.get(chat_id, ()) if m.seq > after), key=lambda m: m.seq)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,11 +94,13 @@ class CountingServer(FakeTelegramServer):
         self.per_chat: Counter[int] = Counter()
         self.answer_times: list[float] = []
         self.send_times: list[float] = []
+        self.by_chat: dict[int, list] = {}  # chat id -> its SentMessage records (edits update them)
 
     def _store_bot_message(self, chat, method, fields, call, **kwargs):  # type: ignore[override]
         record = super()._store_bot_message(chat, method, fields, call, **kwargs)
         now = time.perf_counter()
         self.send_times.append(now)
+        self.by_chat.setdefault(record.chat_id, []).append(record)
         if is_offer(fields):
             self.offers += 1
         else:
