@@ -14,6 +14,7 @@ import asyncio
 import copy
 import re
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,12 @@ async def review(server: FakeTelegramServer, user: FakeUser, description: str) -
     message = await user.ask(description, timeout=10)
     assert any(d.startswith("report:submit:") for d in message.callback_data), message.callback_data
     return message
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def submit(message: SentMessage) -> str:
@@ -158,4 +165,16 @@ async def test_sigkill_while_reports_are_filed_loses_and_doubles_none(bot_proces
         assert row["reference"] == confirmation(fake_api, user)
         assert before[user.id] in (None, row["reference"])
     output = second.output()
+    assert "Traceback" not in output and " ERROR " not in output, output
+
+
+async def test_sigterm_during_a_start_up_that_waits_for_telegram_exits_at_once(bot_process, fake_api):
+    port = free_port()  # nothing listens there: Telegram is unreachable
+    url = f"http://127.0.0.1:{port}"
+    process = bot_process(env={"TELEGRAM_API_BASE_URL": f"{url}/bot", "TELEGRAM_API_FILE_URL": f"{url}/file/bot"})
+    await fake_api.wait_for(lambda: "retry" in process.output(), timeout=20, what="start-up to be retrying")
+    process.proc.send_signal(signal.SIGTERM)
+    assert await process.wait(5) == 0
+    output = process.output()
+    assert "stopping before start-up finished" in output
     assert "Traceback" not in output and " ERROR " not in output, output
