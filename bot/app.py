@@ -25,6 +25,7 @@ from bot.i18n import Renderer
 from bot.knowledge import default_knowledge
 from bot.concurrency import PerUserUpdateProcessor
 from bot.ratelimit import RetryingRateLimiter
+from bot.polling import SkipUnreadableUpdates
 from bot.pseudonym import Pseudonymizer, load_or_create_secret
 from bot.services import SERVICES_KEY, Services, services
 from bot.settings import Settings
@@ -83,7 +84,9 @@ def build_application(
         builder = builder.rate_limiter(RetryingRateLimiter(max_retries=settings.send_max_retries,
                                                              network_retries=settings.send_max_retries))
     if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
+        builder = builder.request(request)
+    # Updates python-telegram-bot can't read are skipped instead of stalling polling (see bot.polling).
+    builder = builder.get_updates_request(get_updates_request or request or SkipUnreadableUpdates(connection_pool_size=1))
     application = builder.build()
     application.bot_data[SERVICES_KEY] = build_services(settings)
     for feature in FEATURES:

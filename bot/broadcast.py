@@ -194,7 +194,9 @@ async def _deliver(bot: Bot, svc: Services, broadcast: dict, subscriber: dict) -
     lang = subscriber["language"] if subscriber["language"] in LANGUAGES else svc.settings.default_language
     text = svc.renderer.html(lang, "broadcast/message", text=text_for(broadcast, lang))
     try:
-        await bot.send_message(chat_id=subscriber["chat_id"], text=text, parse_mode=ParseMode.HTML)
+        # A timed-out send may have been delivered: not retried, so no one gets a broadcast twice.
+        await bot.send_message(chat_id=subscriber["chat_id"], text=text, parse_mode=ParseMode.HTML,
+                               rate_limit_args={"retry_timeouts": False})
     except Forbidden:
         return "blocked"
     except TimedOut:

@@ -161,7 +161,7 @@ async def chat(settings: Settings, language_code: str | None = None,
         settings = replace(settings, database_path=Path("data/offline-chat.db"))
     user = TerminalUser(language_code)
     request = LocalTelegram(lambda method, params: render_for_terminal(method, params, user, out))
-    application = build_application(settings, request=request, token=OFFLINE_TOKEN, rate_limit=False)
+    application = build_application(settings, request=request, token=OFFLINE_TOKEN)
     await application.initialize()
     await application.post_init(application)
     out(HELP)

@@ -495,7 +495,9 @@ async def submit_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         finally:
             if done.created:
                 log.info("report %d stored", done.report_id)
-                await _alert(context, svc, done.report_id)
+                # In the background: the admin group's own rate limit (20 a minute) must not hold
+                # the reporter's handler, and a busy minute must not hold everyone else's.
+                context.application.create_task(_alert(context, svc, done.report_id), update=update)
         return END
     finally:
         await _answer(update)
