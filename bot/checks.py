@@ -3,7 +3,8 @@
 Checks that each fact's quote is verbatim in its document; that every message key exists in
 every language and compiles; that every answer renders in every language, is HTML Telegram
 accepts, and states no number that no fact carries; that context-free texts render; and that the
-warning-sign catalogue is complete.
+warning-sign catalogue is complete; and that no word of the matching vocabulary belongs to two
+concepts.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def all_problems(settings: Settings) -> list[str]:
     problems = validate(knowledge, renderer.languages)
     problems += template_problems(renderer)
     problems += answer_problems(knowledge, renderer)
+    from bot.matching import load_vocabulary
+
+    problems += [f"seeds/vocabulary.toml: {form!r} belongs to two concepts" for form in load_vocabulary().conflicts]
     try:
         from bot.signs import validate_catalogue
     except ImportError:
