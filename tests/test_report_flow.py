@@ -22,19 +22,12 @@ from bot import report_flow, reports
 from bot.i18n import Renderer
 from bot.reports import Draft
 from bot.telegram_html import html_problems
+from fakeapi.text import arabic_share
 from fakeapi import FakeChannel, FakeGroup, FakeTelegramServer, FakeUser, origin_channel, origin_user
 
 pytestmark = pytest.mark.e2e
 
 REFERENCE = re.compile(r"R-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}")
-ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
-LATIN_LETTER = re.compile(r"[A-Za-z]")
-
-
-def arabic_share(text: str) -> float:
-    arabic = len(ARABIC_LETTER.findall(text))
-    latin = len(LATIN_LETTER.findall(text))
-    return arabic / max(arabic + latin, 1)
 
 
 def submit_data(message) -> str:

@@ -7,23 +7,14 @@ are there, Arabic answers are in Arabic.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from fakeapi.text import ARABIC_LETTER, arabic_share
 from fakeapi import FakeTelegramServer, FakeUser
 from fakeapi.harness import PROJECT_ROOT, BotHarness
 
 pytestmark = pytest.mark.e2e
 
-ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
-LATIN_LETTER = re.compile(r"[A-Za-z]")
-
-
-def arabic_share(text: str) -> float:
-    arabic = len(ARABIC_LETTER.findall(text))
-    latin = len(LATIN_LETTER.findall(text))
-    return arabic / max(arabic + latin, 1)
 
 
 def assert_accepted_html(message) -> None:
