@@ -19,8 +19,12 @@ Each run: start the bot, wait for its first poll, let every user say hello (warm
 welcome and its one-time /subscribe offer go out and the user's row is written then, not timed), then queue `--messages` questions at once, round-robin over `--users` users, English and
 Arabic from `tests/eval/questions.toml`, and time until the last answer arrives. Rounds alternate
 echo/bot and bot/echo so a noisy neighbour hurts both alike; the ratio is of the medians.
-Besides wall time, the CPU time of the bot process per answer is read from /proc: it does not
-depend on what else the machine is doing, and tells whether the server process was the limit.
+Besides wall time, the CPU time of the bot process per answer is read from /proc (it tells
+whether the bot or the server process was the limit), and `conns` counts the TCP connections the
+bot opened during the timed part. python-telegram-bot's send pool allows 256, and httpcore's
+bookkeeping costs more per request the more connections are open, so a run where the bot ended
+up with 60-80 connections is markedly slower than one with ~16 for the same work: the source of
+most of the spread between runs of the bots that send the long answers.
 
 `--profile FILE` runs the real bot once under pyinstrument (install it into the venv by hand; it
 is not a project dependency) and writes the text report to FILE.
@@ -83,6 +87,11 @@ class CountingServer(FakeTelegramServer):
     of every message; `by_chat` keeps each chat's messages (a cheap `outputs(chat_id, after=)`).
     """
 
+    async def _handle_api(self, request):  # type: ignore[override]
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
+        return await super()._handle_api(request)
+
     def chat_outputs(self, chat_id: int, after: int = 0) -> list:
         """The chat's messages sent or edited after the mark `after`, in that order."""
         return sorted((m for m in self.by_chat.get(chat_id, ()) if m.seq > after), key=lambda m: m.seq)
@@ -95,6 +104,7 @@ class CountingServer(FakeTelegramServer):
         self.answer_times: list[float] = []
         self.send_times: list[float] = []
         self.by_chat: dict[int, list] = {}  # chat id -> its SentMessage records (edits update them)
+        self.peers: set = set()  # (host, port) of every client connection: the bot's pool size
 
     def _store_bot_message(self, chat, method, fields, call, **kwargs):  # type: ignore[override]
         record = super()._store_bot_message(chat, method, fields, call, **kwargs)
@@ -292,6 +302,7 @@ async def one_run(kind: str, messages: int, user_count: int, questions: dict[str
                                     120 + user_count / 25, "the warm-up answers")
             await asyncio.sleep(0.3)
             answered_before = server.answers
+            server.peers.clear()
             if profile:
                 child.proc.send_signal(signal.SIGUSR1)
                 await asyncio.sleep(0.2)
@@ -320,6 +331,7 @@ async def one_run(kind: str, messages: int, user_count: int, questions: dict[str
             "bot_cpu_ms": bot_cpu * 1000 / messages,
             "bot_cpu_share": bot_cpu / elapsed,
             "server_cpu_share": server_cpu / elapsed,
+            "connections": len(server.peers),
         }
 
 
@@ -428,7 +440,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 def _row(round_label: str, kind: str, figures: dict[str, float], note: str = "") -> str:
     return (f"{round_label:>5} {kind:<13} {figures['rate']:>10,.0f} {figures['elapsed']:>8.2f} "
-            f"{figures['bot_cpu_ms']:>15.2f} {figures['bot_cpu_share']:>8.0%} {figures['server_cpu_share']:>11.0%}{note}")
+            f"{figures['bot_cpu_ms']:>15.2f} {figures['bot_cpu_share']:>8.0%} {figures['server_cpu_share']:>11.0%}"
+            f" {figures['connections']:>6}{note}")
 
 
 async def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
@@ -438,7 +451,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.messages:,} questions per run from {args.users} users (EN/AR), flood control off; "
           f"rounds rotate the order of the bots")
     print(f"{'round':>5} {'bot':<13} {'answers/s':>10} {'seconds':>8} {'CPU ms/answer':>15} {'bot CPU':>8} "
-          f"{'server CPU':>11}")
+          f"{'server CPU':>11} {'conns':>6}")
     for round_number in range(args.rounds):
         shift = round_number % len(kinds)
         for kind in kinds[shift:] + kinds[:shift]:
@@ -476,7 +489,9 @@ async def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     if args.diagnose:
         diag = summary["echo+answers"]
         print(f"echo sending the real answers: {diag['median']:,.0f} answers/s median, {diag['best']:,.0f} best "
-              f"(ratio to echo {diag['best'] / echo['best']:.2f}: the cost of the bigger messages alone)")
+              f"(ratio to echo {diag['median'] / echo['median']:.2f} of the medians, {diag['best'] / echo['best']:.2f} "
+              f"of the bests: the cost of the bigger messages alone; real bot to it: "
+              f"{bot['median'] / diag['median']:.2f} of the medians)")
     print(f"ratio real/echo: {summary['ratio']:.2f} of the medians, {summary['ratio_best']:.2f} of the bests "
           f"(goal >= 0.90); per round: {', '.join(f'{r:.2f}' for r in summary['round_ratios'])}")
     print(f"bot-process CPU per answer (best): echo {echo['cpu_ms_best']:.2f} ms, real {bot['cpu_ms_best']:.2f} ms "
