@@ -33,8 +33,8 @@ from bot.knowledge import Knowledge
 from bot.questions import answer_question
 from bot.replies import Button, Reply
 from bot.services import Services, services
-from bot.signs import (CheckResult, check_offer, default_catalogue, forget_check, hold_pasted, looks_like_offer,
-                       remember_check, take_pasted)
+from bot.signs import (CheckResult, check_offer, could_be_offer, default_catalogue, forget_check, hold_pasted,
+                       looks_like_offer, remember_check, take_pasted)
 from bot.ui import edit_or_send, send
 
 WAITING_KEY = "offers.waiting"  # user_data: when /check started waiting for the offer (monotonic)
@@ -313,7 +313,10 @@ class _ReadsLikeOffer(filters.MessageFilter):
         text = message.text or ""
         if len(text.strip()) < 20:
             return False
-        result = check_offer(default_catalogue(), text, hidden_links(message))
+        links = hidden_links(message)
+        if not links and not could_be_offer(text):
+            return False
+        result = check_offer(default_catalogue(), text, links)
         return looks_like_offer(text, len(result.signs), len(result.contacts))
 
 

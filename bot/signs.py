@@ -457,6 +457,20 @@ def looks_like_offer(text: str, sign_count: int, contact_count: int) -> bool:
     return (sign_count >= 2 and contact_count > 0) or (sign_count >= 3 and has_number)
 
 
+def could_be_offer(text: str) -> bool:
+    """A cheap first look: False when `looks_like_offer` must say no whatever the signs.
+
+    A short text that is a question is never an offer; nor is a short one with no digit and
+    nothing a contact could be made of (handles and emails need "@", links "." or "/", phones
+    digits). Most questions stop here without the full sign check.
+    """
+    if len(text.strip()) > LONG_TEXT:
+        return True
+    if is_question(text):
+        return False
+    return any(ch.isdigit() for ch in text) or any(mark in text for mark in "@./")
+
+
 # --- contacts -------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")

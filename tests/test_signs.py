@@ -408,3 +408,23 @@ def test_a_pasted_text_waits_for_its_own_button_and_not_for_long():
     hold_pasted(memory, "u3", "never answered", [], now=10.0)
     hold_pasted(memory, "u4", "later", [], now=10.0 + PENDING_TTL + 1)
     assert set(memory[PENDING_KEY]) == {"u4"}
+
+
+def test_the_cheap_first_look_never_turns_away_a_text_the_full_check_would_take():
+    import tomllib
+    from pathlib import Path
+
+    from bot.signs import check_offer, could_be_offer, default_catalogue, looks_like_offer
+
+    eval_dir = Path(__file__).parent / "eval"
+    texts = []
+    for name in ("questions.toml", "holdout.toml", "offers.toml", "offers_blind.toml"):
+        data = tomllib.loads((eval_dir / name).read_text(encoding="utf-8"))
+        texts += [item.get("q") or item.get("text") for section in data.values() if isinstance(section, list)
+                  for item in section if isinstance(item, dict)]
+    texts = [t for t in texts if t]
+    assert len(texts) > 700
+    for text in texts:
+        result = check_offer(default_catalogue(), text)
+        if looks_like_offer(text, len(result.signs), len(result.contacts)):
+            assert could_be_offer(text), text
