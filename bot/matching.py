@@ -191,6 +191,10 @@ def _fuzzy_distance(word: str) -> int:
     return 1 if len(word) <= 9 else 2
 
 
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
 class Matcher:
     def __init__(self, topics: dict[str, list[str]], vocabulary: Vocabulary | None = None) -> None:
         """Builds the index from {topic id: texts (examples and keywords)}."""
@@ -258,7 +262,10 @@ class Matcher:
             arabic: [i for i, e in enumerate(self._examples) if is_arabic(e.text) == arabic]
             for arabic in (True, False)
         }
-        self._text_choices = {arabic: [self._examples[i].text for i in idx] for arabic, idx in self._texts.items()}
+        # Words pre-sorted once, so `fuzz.ratio` scores as `token_sort_ratio` would without
+        # sorting every example again for every question.
+        self._text_choices = {arabic: [_sorted_words(self._examples[i].text) for i in idx]
+                              for arabic, idx in self._texts.items()}
 
     @classmethod
     def from_knowledge(cls, knowledge: Knowledge, vocabulary: Vocabulary | None = None) -> "Matcher":
@@ -396,8 +403,8 @@ class Matcher:
         similar: dict[str, float] = {}
         normalised = normalize(text)[:_FUZZY_CHARS]  # a long pasted text: its start is enough
         arabic = is_arabic(normalised)
-        for _, score, position in process.extract(normalised, self._text_choices[arabic],
-                                                  scorer=fuzz.token_sort_ratio, limit=_FUZZY_LIMIT):
+        for _, score, position in process.extract(_sorted_words(normalised), self._text_choices[arabic],
+                                                  scorer=fuzz.ratio, limit=_FUZZY_LIMIT):
             tid = self._examples[self._texts[arabic][position]].topic
             similar[tid] = max(similar.get(tid, 0.0), score / 100)
 
