@@ -32,6 +32,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Connections for sending (not polling): see `build_application`.
+SEND_CONNECTIONS = 16
+
 # Routing order (see the module docstring).
 FEATURES = (admin, report_flow, offers, questions)
 
@@ -85,6 +88,10 @@ def build_application(
                                                              network_retries=settings.send_max_retries))
     if request is not None:
         builder = builder.request(request)
+    else:
+        # Sends are paced near 30 a second, so a few connections carry them all; httpcore's cost
+        # per request grows with every open connection, which python-telegram-bot's 256 invite.
+        builder = builder.connection_pool_size(SEND_CONNECTIONS).pool_timeout(10.0)
     # Updates python-telegram-bot can't read are skipped instead of stalling polling (see bot.polling).
     builder = builder.get_updates_request(get_updates_request or request or SkipUnreadableUpdates(connection_pool_size=1))
     application = builder.build()
