@@ -1235,6 +1235,16 @@ async def _forward_message(server: FakeTelegramServer, call: Call) -> Any:
     return copy.deepcopy(record.json)
 
 
+def _edited(server: FakeTelegramServer, record: Any, markup: Any) -> Any:
+    """Gives an edited message its new keyboard, edit date and place in the order; returns it."""
+    record.json.pop("reply_markup", None)
+    if markup:
+        record.json["reply_markup"] = markup
+    record.json["edit_date"] = int(time.time())
+    record.seq = next(server._seq)
+    return copy.deepcopy(record.json)
+
+
 @_method("editMessageText")
 async def _edit_message_text(server: FakeTelegramServer, call: Call) -> Any:
     p = call.params
@@ -1251,13 +1261,8 @@ async def _edit_message_text(server: FakeTelegramServer, call: Call) -> Any:
     record.json.pop("entities", None)
     if entities:
         record.json["entities"] = entities
-    record.json.pop("reply_markup", None)
-    if markup:
-        record.json["reply_markup"] = markup
-    record.json["edit_date"] = int(time.time())
     record.html, record.parse_mode, record.params = p.get("text"), p.get("parse_mode"), dict(p)
-    record.seq = next(server._seq)
-    return copy.deepcopy(record.json)
+    return _edited(server, record, markup)
 
 
 @_method("editMessageCaption")
@@ -1272,12 +1277,7 @@ async def _edit_message_caption(server: FakeTelegramServer, call: Call) -> Any:
     record.json.pop("caption", None)
     record.json.pop("caption_entities", None)
     record.json.update(fields)
-    record.json.pop("reply_markup", None)
-    if markup:
-        record.json["reply_markup"] = markup
-    record.json["edit_date"] = int(time.time())
-    record.seq = next(server._seq)
-    return copy.deepcopy(record.json)
+    return _edited(server, record, markup)
 
 
 @_method("editMessageReplyMarkup")
@@ -1288,12 +1288,7 @@ async def _edit_message_reply_markup(server: FakeTelegramServer, call: Call) -> 
     if markup == record.reply_markup:
         raise bad_request("message is not modified: specified new message content and reply markup are exactly "
                           "the same as a current content and reply markup of the message")
-    record.json.pop("reply_markup", None)
-    if markup:
-        record.json["reply_markup"] = markup
-    record.json["edit_date"] = int(time.time())
-    record.seq = next(server._seq)
-    return copy.deepcopy(record.json)
+    return _edited(server, record, markup)
 
 
 @_method("deleteMessage")
