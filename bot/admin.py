@@ -31,7 +31,7 @@ from typing import Any, Callable
 import sqlite_utils
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import broadcast, relay

@@ -12,7 +12,6 @@ conversation (which owns the user's messages while a report is in progress), the
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import Forbidden, TelegramError
@@ -166,8 +165,3 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                                        text=svc.renderer.html(lang, "common/error"), parse_mode="HTML")
     except Exception as exc:  # noqa: BLE001 - the error handler must never raise
         log.warning("could not tell the user about an error: %s", type(exc).__name__)
-
-
-def describe(application: Application) -> dict[str, Any]:
-    """A token-free summary of the Application, for logs (its own `repr` shows the token)."""
-    return {"handlers": sum(len(h) for h in application.handlers.values())}

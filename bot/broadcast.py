@@ -38,7 +38,7 @@ from bot.db import utc_now
 from bot.replies import Button, Reply
 from bot.services import SERVICES_KEY, Services, services
 from bot.settings import LANGUAGES
-from bot.ui import edit_or_send, markup, send
+from bot.ui import edit_or_send, send
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,9 @@ class Knowledge:
     facts: dict[str, Fact]
     topics: dict[str, Topic]
 
+    @cached_property
     def fact_values(self) -> dict[str, dict[str, Any]]:
-        """Returns {fact id: values}, the way templates see facts (`facts.<id>.<name>`)."""
+        """{fact id: values}, the way templates see facts (`facts.<id>.<name>`); built once."""
         return {fact.id: dict(fact.values, quote=fact.quote, document=fact.document)
                 for fact in self.facts.values()}
 

@@ -32,7 +32,7 @@ from bot.i18n import Renderer
 from bot.knowledge import Knowledge
 from bot.questions import answer_question
 from bot.replies import Button, Reply
-from bot.services import Services, services
+from bot.services import services
 from bot.signs import (CheckResult, check_offer, could_be_offer, default_catalogue, forget_check, hold_pasted,
                        looks_like_offer, remember_check, take_pasted)
 from bot.ui import edit_or_send, send
@@ -150,11 +150,6 @@ def replied_origin(message: Message, checker_id: int | None) -> tuple[str | None
 
 # --- handlers ----------------------------------------------------------------------------------
 
-async def _language(svc: Services, update: Update, text: str) -> str:
-    """The user's own language, else the offer's (see `Services.language_for_quoted`)."""
-    return await svc.language_for_quoted(update, text)
-
-
 def _stop_waiting(context: ContextTypes.DEFAULT_TYPE) -> None:
     context.user_data.pop(WAITING_KEY, None)
 
@@ -165,7 +160,7 @@ async def _check(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, 
     """Checks `text`, keeps the check in memory for "report it", and shows the answer."""
     svc = services(context)
     _stop_waiting(context)
-    lang = await _language(svc, update, text)
+    lang = await svc.language_for_quoted(update, text)
     result = check_offer(default_catalogue(), text, links or ())
     check_id = remember_check(
         svc.memory, user_key=svc.user_key(update.effective_user.id), text=text, signs=result.sign_ids,
@@ -245,7 +240,7 @@ async def pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     message = update.effective_message
     token = hold_pasted(svc.memory, svc.user_key(update.effective_user.id), message.text, hidden_links(message))
-    lang = await _language(svc, update, message.text)
+    lang = await svc.language_for_quoted(update, message.text)
     await send(update, context, confirm_reply(svc.renderer, lang, token))
 
 

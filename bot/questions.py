@@ -17,7 +17,7 @@ from bot.i18n import Renderer
 from bot.knowledge import Knowledge
 from bot.matching import Matcher
 from bot.replies import Button, Reply
-from bot.services import Services, services
+from bot.services import services
 from bot.settings import LANGUAGES
 from bot.textnorm import normalize
 from bot.ui import edit_or_send, send
@@ -84,7 +84,7 @@ def answer_topic(knowledge: Knowledge, renderer: Renderer, topic_id: str, lang: 
     topic = knowledge.topics[topic_id]
     text = renderer.html(
         lang, f"answers/{topic_id}",
-        facts=knowledge.fact_values(),
+        facts=knowledge.fact_values,
         sources=[doc.title.get(lang) or doc.title.get("en", doc.id) for doc in knowledge.documents_for(topic.facts)],
     )
     return Reply(text, next_step_buttons(renderer, lang))
